@@ -1,0 +1,103 @@
+"""Validation and conversion of user input, done once before any kernel runs.
+
+Every failure is a TypeError (wrong kind of thing) or ValueError (wrong value) whose message
+names the argument and says what was expected.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def as_inputs(values, name, dtype, n_columns):
+    """``values`` as a C-contiguous (n_samples, n_columns) array of ``dtype``.
+
+    A 1-D array of ``n_columns`` values is taken as one example. No copy is made when the
+    array already has that dtype and layout.
+    """
+    array = _numeric_array(values, name)
+    if array.ndim == 1 and array.shape[0] == n_columns:
+        array = array.reshape(1, n_columns)
+    return _finish_matrix(array, name, dtype, n_columns, "(n_samples, n_inputs)")
+
+
+def as_targets(values, name, dtype, n_columns):
+    """``values`` as a C-contiguous (n_samples, n_columns) array; 1-D is allowed for one output."""
+    array = _numeric_array(values, name)
+    if array.ndim == 1:
+        if n_columns != 1:
+            raise ValueError(
+                f"{name} is 1-D, but the network has {n_columns} outputs: expected shape "
+                f"(n_samples, {n_columns})"
+            )
+        array = array.reshape(-1, 1)
+    return _finish_matrix(array, name, dtype, n_columns, "(n_samples, n_outputs)")
+
+
+def check_seed(seed, name, upper):
+    """``seed`` as a Python int in [0, upper), or None."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be an integer or None; got {seed!r}")
+    if not 0 <= seed < upper:
+        raise ValueError(f"{name} must be in [0, {upper}); got {seed}")
+    return int(seed)
+
+
+def check_positive_finite(value, name):
+    """``value`` as a float, finite and greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number greater than 0; got {value}")
+    return value
+
+
+def check_count(value, name, minimum):
+    """``value`` as a Python int no smaller than ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}")
+    return int(value)
+
+
+def check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _numeric_array(values, name):
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise TypeError(f"{name} must be a numeric array; could not convert it: {error}") from None
+    if np.iscomplexobj(array):
+        raise TypeError(f"{name} must be real; got complex values ({array.dtype})")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"{name} must be a numeric array; got dtype {array.dtype}")
+    return array
+
+
+def _finish_matrix(array, name, dtype, n_columns, expected):
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape {expected}; got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has no samples: expected at least one row")
+    if array.shape[1] != n_columns:
+        raise ValueError(
+            f"{name} has {array.shape[1]} columns, but the network expects {n_columns}: "
+            f"expected shape {expected}"
+        )
+    array = np.ascontiguousarray(array, dtype=dtype)
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"{name} must be finite; found {array[row, column]} at row {row}, column {column}"
+            + (" (after conversion to float32)" if dtype == np.float32 else "")
+        )
+    return array

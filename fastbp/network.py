@@ -1,0 +1,280 @@
+"""``Network``: a dense feed-forward network held in one flat parameter vector."""
+
+import numbers
+
+import numpy as np
+
+from fastbp import _checks
+from fastbp._memory import aligned_zeros
+from fastbp._names import ACTIVATIONS, ALIASES, INITS, choose
+from fastbp.kernels import codes
+from fastbp.kernels.predict import predict as _predict_kernel
+
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+class Network:
+    """A dense feed-forward network whose parameters live in one flat vector.
+
+    Layer ``l`` computes ``a_l = f_l(a_{l-1} @ W_l + b_l)``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first: ``[3, 4, 1]`` is 3 inputs, 4 hidden units, 1 output.
+    activations : str or sequence of str, optional
+        One name for every weight layer, or one per weight layer: ``"sigmoid"``, ``"tanh"``,
+        ``"relu"``, ``"identity"`` (alias ``"linear"``), and ``"softmax"`` on the output layer.
+        The default is ``"relu"`` on hidden layers and ``"identity"`` on the output.
+    bias : bool or sequence of bool, default True
+        Whether each weight layer has a bias vector.
+    init : {"glorot", "he", "uniform", "normal"}, default "glorot"
+        How weights are drawn, layer by layer, from ``np.random.RandomState(seed)``.
+        ``"uniform"`` is ``2 * rs.random_sample((fan_in, fan_out)) - 1`` and ``"normal"`` is
+        ``rs.randn(fan_in, fan_out)``: exactly the tutorials' ``np.random.seed(seed)``
+        sequences. ``"glorot"`` is uniform in ``±sqrt(6 / (fan_in + fan_out))``; ``"he"`` is
+        normal with standard deviation ``sqrt(2 / fan_in)``. Biases start at zero.
+    seed : int, optional
+        Seed of the initialization; ``None`` draws fresh entropy.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        Precision of the parameters and of training.
+
+    Attributes
+    ----------
+    params : ndarray
+        The flat, contiguous parameter vector (weights then bias of each layer, in order).
+    weights : tuple of ndarray
+        Writable views into ``params``, layer ``l`` of shape ``(sizes[l], sizes[l + 1])``.
+    biases : tuple of (ndarray or None)
+        Writable views of shape ``(sizes[l + 1],)``, or None where a layer has no bias.
+
+    Examples
+    --------
+    >>> net = Network([3, 4, 1], activations="sigmoid", bias=False, init="uniform", seed=1)
+    >>> net.weights[0].shape, net.params.shape
+    ((3, 4), (16,))
+    """
+
+    def __init__(
+        self, sizes, activations=None, bias=True, init="glorot", seed=None, dtype=np.float64
+    ):
+        self._sizes = _check_sizes(sizes)
+        n_layers = len(self._sizes) - 1
+        self._activations = _check_activations(activations, n_layers, self._sizes[-1])
+        self._bias = _check_per_layer_flags(bias, n_layers)
+        self._dtype = _check_dtype(dtype)
+        self._init = choose(init, INITS, "init")
+        self._seed = _checks.check_seed(seed, "seed", upper=2**32)
+
+        self._layout = build_layout(self._sizes, self._activations, self._bias)
+        self._layout.flags.writeable = False
+        n_params = sum(w + b for w, b in _parameter_counts(self._sizes, self._bias))
+        self._params = aligned_zeros(n_params, self._dtype)
+        self._weights, self._biases = _views(self._params, self._layout)
+        self._initialize()
+
+    # The contract: names users and tests rely on.
+    @property
+    def sizes(self):
+        """Units per layer, input first (tuple of int)."""
+        return self._sizes
+
+    @property
+    def activations(self):
+        """Activation name of each weight layer (tuple of str, aliases resolved)."""
+        return self._activations
+
+    @property
+    def bias(self):
+        """Whether each weight layer has a bias (tuple of bool)."""
+        return self._bias
+
+    @property
+    def dtype(self):
+        """Precision of the parameters (numpy.dtype)."""
+        return self._dtype
+
+    @property
+    def init(self):
+        """Name of the weight initialization."""
+        return self._init
+
+    @property
+    def seed(self):
+        """Seed the weights were drawn with (int, or None for fresh entropy)."""
+        return self._seed
+
+    @property
+    def params(self):
+        """The flat parameter vector; writing into it changes the network."""
+        return self._params
+
+    @property
+    def weights(self):
+        """Writable weight views, one ``(fan_in, fan_out)`` array per layer."""
+        return self._weights
+
+    @property
+    def biases(self):
+        """Writable bias views, one ``(fan_out,)`` array or None per layer."""
+        return self._biases
+
+    @property
+    def layout(self):
+        """The read-only int64 layout table the kernels use (columns in ``kernels.codes``)."""
+        return self._layout
+
+    @property
+    def n_inputs(self):
+        return self._sizes[0]
+
+    @property
+    def n_outputs(self):
+        return self._sizes[-1]
+
+    def predict(self, X):
+        """Outputs of the network for every row of ``X``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_inputs)
+            Inputs; a single example may be given as a 1-D array of ``n_inputs`` values.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+            In the network's dtype.
+        """
+        X = _checks.as_inputs(X, "X", self._dtype, self.n_inputs)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
+        acts = aligned_zeros(activation_width(self._layout), self._dtype)
+        _predict_kernel(self._params, self._layout, X, acts, out)
+        return out
+
+    def copy(self):
+        """An independent network with the same architecture and parameters."""
+        clone = object.__new__(Network)
+        clone.__dict__.update(self.__dict__)
+        clone._params = aligned_zeros(self._params.size, self._dtype)
+        clone._params[:] = self._params
+        clone._weights, clone._biases = _views(clone._params, self._layout)
+        return clone
+
+    def __repr__(self):
+        return (
+            f"Network(sizes={list(self._sizes)}, activations={list(self._activations)}, "
+            f"bias={list(self._bias)}, init={self._init!r}, seed={self._seed}, "
+            f"dtype={self._dtype.name})"
+        )
+
+    def _initialize(self):
+        rs = np.random.RandomState(self._seed)
+        for weights in self._weights:
+            fan_in, fan_out = weights.shape
+            if self._init == "uniform":
+                weights[:] = 2 * rs.random_sample((fan_in, fan_out)) - 1
+            elif self._init == "normal":
+                weights[:] = rs.randn(fan_in, fan_out)
+            elif self._init == "glorot":
+                limit = np.sqrt(6.0 / (fan_in + fan_out))
+                weights[:] = limit * (2 * rs.random_sample((fan_in, fan_out)) - 1)
+            else:  # "he"
+                weights[:] = rs.randn(fan_in, fan_out) * np.sqrt(2.0 / fan_in)
+
+
+def build_layout(sizes, activations, bias):
+    """The int64 layout table of a network: one row per weight layer (see ``kernels.codes``)."""
+    n_layers = len(sizes) - 1
+    layout = np.empty((n_layers, codes.LAYOUT_COLUMNS), dtype=np.int64)
+    offset = 0
+    output_offset = sizes[0]  # the input row sits first in the activation scratch
+    for layer, (n_weights, n_bias) in enumerate(_parameter_counts(sizes, bias)):
+        layout[layer, codes.FAN_IN] = sizes[layer]
+        layout[layer, codes.FAN_OUT] = sizes[layer + 1]
+        layout[layer, codes.WEIGHT_OFFSET] = offset
+        layout[layer, codes.BIAS_OFFSET] = offset + n_weights if n_bias else -1
+        layout[layer, codes.ACTIVATION] = ACTIVATIONS[activations[layer]]
+        layout[layer, codes.INPUT_OFFSET] = output_offset - sizes[layer]
+        layout[layer, codes.OUTPUT_OFFSET] = output_offset
+        offset += n_weights + n_bias
+        output_offset += sizes[layer + 1]
+    return layout
+
+
+def activation_width(layout):
+    """Length of the activation scratch: the input row and every layer's outputs."""
+    last = layout[-1]
+    return int(last[codes.OUTPUT_OFFSET] + last[codes.FAN_OUT])
+
+
+def _parameter_counts(sizes, bias):
+    return [(sizes[i] * sizes[i + 1], sizes[i + 1] if bias[i] else 0) for i in range(len(bias))]
+
+
+def _views(params, layout):
+    weights, biases = [], []
+    for fan_in, fan_out, w_start, b_start in layout[:, : codes.BIAS_OFFSET + 1]:
+        weights.append(params[w_start : w_start + fan_in * fan_out].reshape(fan_in, fan_out))
+        biases.append(params[b_start : b_start + fan_out] if b_start >= 0 else None)
+    return tuple(weights), tuple(biases)
+
+
+def _check_sizes(sizes):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer sizes such as [3, 4, 1]; got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must name at least an input and an output layer; got {sizes!r}")
+    checked = []
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise TypeError(f"sizes must hold integers; got {size!r} in {list(sizes)!r}")
+        if size < 1:
+            raise ValueError(f"sizes must all be at least 1; got {size} in {list(sizes)!r}")
+        checked.append(int(size))
+    return tuple(checked)
+
+
+def _check_activations(activations, n_layers, n_outputs):
+    if activations is None:
+        names = ["relu"] * (n_layers - 1) + ["identity"]
+    elif isinstance(activations, str):
+        names = [activations] * n_layers
+    else:
+        names = list(activations)
+        if len(names) != n_layers:
+            raise ValueError(
+                f"activations must name one activation per weight layer ({n_layers}); "
+                f"got {len(names)}: {names!r}"
+            )
+    names = [ALIASES.get(n, n) for n in (choose(n, ACTIVATIONS, "activations") for n in names)]
+    if "softmax" in names[:-1]:
+        raise ValueError("activations: 'softmax' is only supported on the output layer")
+    if names[-1] == "softmax" and n_outputs < 2:
+        raise ValueError("activations: a 'softmax' output needs at least 2 output units")
+    return tuple(names)
+
+
+def _check_per_layer_flags(bias, n_layers):
+    if isinstance(bias, (bool, np.bool_)):
+        return (bool(bias),) * n_layers
+    if isinstance(bias, str) or not hasattr(bias, "__len__"):
+        raise TypeError(f"bias must be a bool or one bool per weight layer; got {bias!r}")
+    flags = list(bias)
+    if len(flags) != n_layers:
+        raise ValueError(
+            f"bias must give one bool per weight layer ({n_layers}); got {len(flags)}: {flags!r}"
+        )
+    for flag in flags:
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"bias must hold bools; got {flag!r} in {flags!r}")
+    return tuple(bool(f) for f in flags)
+
+
+def _check_dtype(dtype):
+    try:
+        checked = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be numpy.float64 or numpy.float32; got {dtype!r}") from None
+    if checked not in DTYPES:
+        raise ValueError(f"dtype must be numpy.float64 or numpy.float32; got {checked.name}")
+    return checked

@@ -1,0 +1,189 @@
+"""``Trainer``: validates once, picks a kernel, runs the whole fit in one call, records it."""
+
+import threading
+
+import numpy as np
+
+from fastbp import _checks
+from fastbp._memory import aligned_zeros
+from fastbp._names import LOSSES, METRICS, REDUCTIONS, choose
+from fastbp.history import History
+from fastbp.kernels import codes
+from fastbp.kernels.train import train_mini_batch, train_per_example
+from fastbp.network import Network, activation_width
+
+_CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
+
+
+class Trainer:
+    """Trains a ``Network`` by backpropagation with (mini-)batch gradient descent.
+
+    Parameters
+    ----------
+    network : Network
+        The network to train; its parameters are updated in place when a fit succeeds.
+    learning_rate : float, default 0.01
+        Step size: every update is ``params -= learning_rate * gradient``. (The tutorials call
+        it ``alpha``.)
+    batch_size : int or None, default 32
+        ``1`` is per-example SGD (an update after every example), ``None`` is full batch, ``k``
+        is mini-batches of ``k`` examples; the last batch of an epoch may be shorter.
+    reduction : {"mean", "sum"}, default "mean"
+        Whether a batch's gradient is the mean or the sum of its examples' gradients. A short
+        last batch is divided by its actual size. The tutorials' full-batch updates are "sum".
+    loss : {"squared_error", "cross_entropy"}, default "squared_error"
+        ``0.5 * sum((o - t)**2)`` per example, or cross entropy, which needs a softmax output
+        (or sigmoid outputs for binary targets) and targets in [0, 1]; its output delta is
+        ``o - t``.
+    shuffle : bool, default True
+        Visit the examples of each epoch in a fresh random order drawn from ``seed``;
+        otherwise in the order given.
+    seed : int, optional
+        Seed of the shuffling. Successive fits continue the same random stream, so two fits of
+        10 epochs give the same result as one of 20. ``None`` draws fresh entropy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastbp import Network, Trainer
+    >>> X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> net = Network([3, 4, 1], activations="sigmoid", bias=False, init="uniform", seed=1)
+    >>> trainer = Trainer(net, learning_rate=1.0, batch_size=None, reduction="sum",
+    ...                   shuffle=False)
+    >>> history = trainer.fit(X, y, epochs=60000, metrics=["mae"])
+    >>> round(float(history["mae"][10000]), 8)
+    0.00858453
+    """
+
+    def __init__(
+        self,
+        network,
+        learning_rate=0.01,
+        batch_size=32,
+        reduction="mean",
+        loss="squared_error",
+        shuffle=True,
+        seed=None,
+    ):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a fastbp.Network; got {type(network).__name__}")
+        self.network = network
+        self.learning_rate = _checks.check_positive_finite(learning_rate, "learning_rate")
+        self.batch_size = (
+            None if batch_size is None else _checks.check_count(batch_size, "batch_size", minimum=1)
+        )
+        self.reduction = choose(reduction, REDUCTIONS, "reduction")
+        self.loss = choose(loss, LOSSES, "loss")
+        if self.loss == "cross_entropy" and network.activations[-1] not in _CROSS_ENTROPY_OUTPUTS:
+            raise ValueError(
+                "loss 'cross_entropy' needs a 'softmax' or 'sigmoid' output layer; the network's "
+                f"output activation is {network.activations[-1]!r}"
+            )
+        self.shuffle = _checks.check_flag(shuffle, "shuffle")
+        self.seed = _checks.check_seed(seed, "seed", upper=2**64)
+        initial_state = self.seed
+        if initial_state is None:
+            initial_state = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+        self._rng_state = np.array([initial_state], dtype=np.uint64)
+        self._lock = threading.Lock()
+        self.history = None
+
+    def fit(self, X, y, epochs=1, metrics=()):
+        """Train the network for ``epochs`` passes over ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_inputs)
+            Inputs, converted once to the network's dtype.
+        y : array_like of shape (n_samples, n_outputs), or (n_samples,) for one output
+            Targets.
+        epochs : int, default 1
+            Passes over the data; all of them run in one compiled call.
+        metrics : sequence of str, default ()
+            Extra per-epoch metrics to record besides ``"loss"``: ``"sse"`` (summed squared
+            error), ``"mse"`` (mean squared error over examples and outputs), ``"mae"`` (mean
+            absolute error), ``"accuracy"`` (argmax match, or both sides of 0.5 for one output).
+
+        Returns
+        -------
+        History
+            One entry per epoch for ``"loss"`` and each requested metric.
+
+        Notes
+        -----
+        The network is changed only when the whole fit succeeds: the kernel trains a working
+        copy of the parameters, which is committed at the end.
+        """
+        network = self.network
+        X = _checks.as_inputs(X, "X", network.dtype, network.n_inputs)
+        Y = _checks.as_targets(y, "y", network.dtype, network.n_outputs)
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(
+                f"X and y must hold the same number of samples; got {X.shape[0]} and {Y.shape[0]}"
+            )
+        if self.loss == "cross_entropy" and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(
+                "y must lie in [0, 1] for loss 'cross_entropy' (one-hot or probabilities)"
+            )
+        epochs = _checks.check_count(epochs, "epochs", minimum=0)
+        names = _check_metrics(metrics)
+
+        n_samples = X.shape[0]
+        batch_size = n_samples if self.batch_size is None else min(self.batch_size, n_samples)
+        settings = self._settings(n_samples, batch_size, network.dtype)
+        options = np.zeros(codes.OPTIONS_SIZE, dtype=np.int64)
+        options[codes.LOSS_CODE] = LOSSES[self.loss]
+        options[codes.BATCH_SIZE] = batch_size
+        options[codes.SHUFFLE] = self.shuffle
+        width = activation_width(network.layout)
+        per_example = batch_size == 1
+        scratch_size = 2 * width + (0 if per_example else network.params.size)
+        kernel = train_per_example if per_example else train_mini_batch
+
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this Trainer is already fitting in another thread")
+        try:
+            params = aligned_zeros(network.params.size, network.dtype)
+            params[:] = network.params
+            rng_state = self._rng_state.copy()
+            table = np.zeros((epochs, codes.HISTORY_COLUMNS))
+            scratch = aligned_zeros(scratch_size, network.dtype)
+            if epochs:
+                kernel(params, network.layout, X, Y, settings, options, scratch, rng_state, table)
+            network.params[:] = params
+            self._rng_state[:] = rng_state
+        finally:
+            self._lock.release()
+
+        self.history = History({name: table[:, METRICS[name]] for name in names})
+        return self.history
+
+    def _settings(self, n_samples, batch_size, dtype):
+        settings = np.zeros(codes.SETTINGS_SIZE, dtype=dtype)
+        settings[codes.LEARNING_RATE] = self.learning_rate
+        if self.reduction == "mean":
+            settings[codes.BATCH_DIVISOR] = batch_size
+            settings[codes.LAST_BATCH_DIVISOR] = n_samples % batch_size or batch_size
+        else:
+            settings[codes.BATCH_DIVISOR] = settings[codes.LAST_BATCH_DIVISOR] = 1
+        settings[codes.LOG_CLIP] = np.finfo(dtype).eps
+        return settings
+
+    def __repr__(self):
+        return (
+            f"Trainer(learning_rate={self.learning_rate}, batch_size={self.batch_size}, "
+            f"reduction={self.reduction!r}, loss={self.loss!r}, shuffle={self.shuffle}, "
+            f"seed={self.seed})"
+        )
+
+
+def _check_metrics(metrics):
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    names = ["loss"]
+    for name in metrics:
+        choose(name, METRICS, "metrics")
+        if name not in names:
+            names.append(name)
+    return names

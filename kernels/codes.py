@@ -1,0 +1,46 @@
+"""Integer codes shared by the kernels and the Python wrappers.
+
+Kernels receive codes, never names: the tables here are the only mapping between the two.
+"""
+
+# Activation codes.
+IDENTITY = 0
+SIGMOID = 1
+TANH = 2
+RELU = 3
+SOFTMAX = 4
+
+# Loss codes.
+SQUARED_ERROR = 0
+CROSS_ENTROPY = 1
+
+# Columns of the layout table: one row per weight layer.
+FAN_IN = 0
+FAN_OUT = 1
+WEIGHT_OFFSET = 2
+BIAS_OFFSET = 3  # -1 where the layer has no bias
+ACTIVATION = 4
+OUTPUT_OFFSET = 5  # where the layer's outputs start in the activation scratch
+INPUT_OFFSET = 6  # where the layer's inputs start in the activation scratch
+LAYOUT_COLUMNS = 7
+
+# Columns of the per-epoch history table filled by the training kernels.
+LOSS = 0
+SSE = 1
+MSE = 2
+MAE = 3
+ACCURACY = 4
+HISTORY_COLUMNS = 5
+
+# Entries of the float settings vector (in the network's dtype).
+LEARNING_RATE = 0
+BATCH_DIVISOR = 1  # what a full batch's summed gradient is divided by: 1 for "sum", k for "mean"
+LAST_BATCH_DIVISOR = 2  # the same for the last, possibly shorter, batch
+LOG_CLIP = 3  # probabilities are clipped to [LOG_CLIP, 1 - LOG_CLIP] before a logarithm
+SETTINGS_SIZE = 4
+
+# Entries of the integer options vector.
+LOSS_CODE = 0
+BATCH_SIZE = 1
+SHUFFLE = 2
+OPTIONS_SIZE = 3
