@@ -121,7 +121,7 @@ class Network:
 
     @property
     def layout(self):
-        """The read-only int64 layout table the kernels use (columns in ``kernels.codes``)."""
+        """The read-only uint64 layout table the kernels use (columns in ``kernels.codes``)."""
         return self._layout
 
     @property
@@ -183,16 +183,17 @@ class Network:
 
 
 def build_layout(sizes, activations, bias):
-    """The int64 layout table of a network: one row per weight layer (see ``kernels.codes``)."""
+    """The uint64 layout table of a network: one row per weight layer (see ``kernels.codes``)."""
     n_layers = len(sizes) - 1
-    layout = np.empty((n_layers, codes.LAYOUT_COLUMNS), dtype=np.int64)
+    layout = np.zeros((n_layers, codes.LAYOUT_COLUMNS), dtype=np.uint64)
     offset = 0
     output_offset = sizes[0]  # the input row sits first in the activation scratch
     for layer, (n_weights, n_bias) in enumerate(_parameter_counts(sizes, bias)):
         layout[layer, codes.FAN_IN] = sizes[layer]
         layout[layer, codes.FAN_OUT] = sizes[layer + 1]
         layout[layer, codes.WEIGHT_OFFSET] = offset
-        layout[layer, codes.BIAS_OFFSET] = offset + n_weights if n_bias else -1
+        layout[layer, codes.BIAS_OFFSET] = offset + n_weights
+        layout[layer, codes.HAS_BIAS] = bool(n_bias)
         layout[layer, codes.ACTIVATION] = ACTIVATIONS[activations[layer]]
         layout[layer, codes.INPUT_OFFSET] = output_offset - sizes[layer]
         layout[layer, codes.OUTPUT_OFFSET] = output_offset
@@ -213,9 +214,12 @@ def _parameter_counts(sizes, bias):
 
 def _views(params, layout):
     weights, biases = [], []
-    for fan_in, fan_out, w_start, b_start in layout[:, : codes.BIAS_OFFSET + 1]:
+    for row in layout.astype(np.int64):
+        fan_in, fan_out, w_start, b_start = (
+            row[c] for c in (codes.FAN_IN, codes.FAN_OUT, codes.WEIGHT_OFFSET, codes.BIAS_OFFSET)
+        )
         weights.append(params[w_start : w_start + fan_in * fan_out].reshape(fan_in, fan_out))
-        biases.append(params[b_start : b_start + fan_out] if b_start >= 0 else None)
+        biases.append(params[b_start : b_start + fan_out] if row[codes.HAS_BIAS] else None)
     return tuple(weights), tuple(biases)
 
 

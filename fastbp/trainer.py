@@ -9,7 +9,7 @@ from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES, METRICS, REDUCTIONS, choose
 from fastbp.history import History
 from fastbp.kernels import codes
-from fastbp.kernels.train import train_mini_batch, train_per_example
+from fastbp.kernels.train import train as _train_kernel
 from fastbp.network import Network, activation_width
 
 _CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
@@ -137,9 +137,7 @@ class Trainer:
         options[codes.BATCH_SIZE] = batch_size
         options[codes.SHUFFLE] = self.shuffle
         width = activation_width(network.layout)
-        per_example = batch_size == 1
-        scratch_size = 2 * width + (0 if per_example else network.params.size)
-        kernel = train_per_example if per_example else train_mini_batch
+        scratch_size = 2 * width + (0 if batch_size == 1 else network.params.size)
 
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Trainer is already fitting in another thread")
@@ -150,7 +148,9 @@ class Trainer:
             table = np.zeros((epochs, codes.HISTORY_COLUMNS))
             scratch = aligned_zeros(scratch_size, network.dtype)
             if epochs:
-                kernel(params, network.layout, X, Y, settings, options, scratch, rng_state, table)
+                _train_kernel(
+                    params, network.layout, X, Y, settings, options, scratch, rng_state, table
+                )
             network.params[:] = params
             self._rng_state[:] = rng_state
         finally:

@@ -14,15 +14,17 @@ SOFTMAX = 4
 SQUARED_ERROR = 0
 CROSS_ENTROPY = 1
 
-# Columns of the layout table: one row per weight layer.
+# Columns of the layout table (uint64, so LLVM can prove every computed index non-negative
+# and drop Numba's wrap-around code): one row per weight layer.
 FAN_IN = 0
 FAN_OUT = 1
 WEIGHT_OFFSET = 2
-BIAS_OFFSET = 3  # -1 where the layer has no bias
-ACTIVATION = 4
-OUTPUT_OFFSET = 5  # where the layer's outputs start in the activation scratch
+BIAS_OFFSET = 3  # meaningful only where HAS_BIAS is 1
+HAS_BIAS = 4
+ACTIVATION = 5
 INPUT_OFFSET = 6  # where the layer's inputs start in the activation scratch
-LAYOUT_COLUMNS = 7
+OUTPUT_OFFSET = 7  # where the layer's outputs start in the activation scratch
+LAYOUT_COLUMNS = 8
 
 # Columns of the per-epoch history table filled by the training kernels.
 LOSS = 0

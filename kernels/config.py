@@ -10,3 +10,8 @@ equivalence tests hold the default path to a relative 1e-9 of the reference with
 FASTMATH = frozenset()
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
+
+# Helpers called once per example are inlined into their caller by Numba itself: a call that
+# passes arrays costs reference counting, about 30 ns a call in a prototype, more than a whole
+# tiny layer.
+HELPER_OPTIONS = {**JIT_OPTIONS, "inline": "always"}

@@ -1,4 +1,4 @@
-"""Forward pass over many examples, the same arithmetic as training's forward pass."""
+"""Forward pass over many examples: the same arithmetic as training's forward pass."""
 
 from numba import njit
 
@@ -10,11 +10,11 @@ from fastbp.kernels.layers import forward
 @njit(**JIT_OPTIONS)
 def predict(params, layout, X, acts, out):
     """Write the network's outputs for every row of ``X`` into ``out``."""
-    n_inputs = X.shape[1]
     last = layout.shape[0] - 1
-    out_start = layout[last, codes.OUTPUT_OFFSET]
-    n_outputs = layout[last, codes.FAN_OUT]
+    start = layout[last, codes.OUTPUT_OFFSET]
     for i in range(X.shape[0]):
-        acts[:n_inputs] = X[i]
+        for k in range(X.shape[1]):
+            acts[k] = X[i, k]
         forward(params, layout, acts)
-        out[i] = acts[out_start : out_start + n_outputs]
+        for j in range(out.shape[1]):
+            out[i, j] = acts[start + j]

@@ -1,9 +1,9 @@
-"""Training kernels: a whole multi-epoch fit in one call.
+"""The training kernel: a whole multi-epoch fit in one call.
 
-Arguments, shared by both kernels:
+Arguments:
 
 params    flat parameter vector (float32 or float64), updated in place
-layout    int64 table, one row per weight layer (columns in ``codes``)
+layout    uint64 table, one row per weight layer (columns in ``codes``)
 X, Y      C-contiguous (n_samples, n_inputs) and (n_samples, n_outputs), params' dtype
 settings  params' dtype: learning rate, batch divisors, log clip (entries in ``codes``)
 options   int64: loss code, batch size, shuffle flag (entries in ``codes``)
@@ -11,8 +11,11 @@ scratch   params' dtype: activations, deltas, then (mini-batch only) one gradien
 rng_state uint64[1], the shuffle generator's state, advanced in place
 history   float64 (epochs, HISTORY_COLUMNS), one row written per epoch
 
-Metrics of an epoch come from the forward pass that trained on each example, before that
-example's (or its batch's) update.
+Per-example SGD (batch size 1) adds ``-learning_rate * gradient`` straight into ``params`` as
+each layer's delta is propagated; mini-batches add each example's gradient into a flat
+accumulator and apply it once per batch. Either way every delta is computed from the weights
+from before the step, and the metrics of an epoch come from the forward pass that trained on
+each example, before that example's (or batch's) update.
 """
 
 import numpy as np
@@ -20,158 +23,131 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
-from fastbp.kernels.layers import (
-    backprop_layer,
-    forward,
-    scale_by_derivative,
-    score_and_output_delta,
-    weight_view,
-)
-from fastbp.kernels.shuffle import epoch_order
+from fastbp.kernels.layers import derivative, forward
+from fastbp.kernels.shuffle import shuffle_in_place
 
 
 @njit(**JIT_OPTIONS)
-def _record_epoch(history, epoch, tally, n_samples, n_outputs):
-    history[epoch, codes.LOSS] = tally[0] / n_samples
-    history[epoch, codes.SSE] = tally[1]
-    history[epoch, codes.MSE] = tally[1] / (n_samples * n_outputs)
-    history[epoch, codes.MAE] = tally[2] / (n_samples * n_outputs)
-    history[epoch, codes.ACCURACY] = tally[3] / n_samples
-    tally[:] = 0.0
-
-
-@njit(**JIT_OPTIONS)
-def _example_backward(
-    params, layout, acts, deltas, X, Y, example, loss_code, log_clip, tally, target, step
-):
-    """Forward one example, score it, and add ``step * gradient`` to ``target``.
-
-    ``target`` is ``params`` itself (per-example SGD) or a gradient accumulator of the same
-    layout. Every delta is computed from a layer's weights before that layer is changed.
-    """
-    n_inputs = X.shape[1]
-    acts[:n_inputs] = X[example]
-    forward(params, layout, acts)
-
+def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
+    """Train ``params`` for ``history.shape[0]`` epochs over ``(X, Y)``; see the module doc."""
+    n_samples, n_inputs = X.shape
+    n_params = params.shape[0]
     last = layout.shape[0] - 1
     out_start = layout[last, codes.OUTPUT_OFFSET]
-    n_outputs = layout[last, codes.FAN_OUT]
-    score_and_output_delta(
-        acts[out_start : out_start + n_outputs],
-        Y[example],
-        deltas[out_start : out_start + n_outputs],
-        layout[last, codes.ACTIVATION],
-        loss_code,
-        log_clip,
-        tally,
-    )
-
-    for layer in range(last, -1, -1):
-        fan_in = layout[layer, codes.FAN_IN]
-        fan_out = layout[layer, codes.FAN_OUT]
-        in_start = layout[layer, codes.INPUT_OFFSET]
-        out_start = layout[layer, codes.OUTPUT_OFFSET]
-        delta = deltas[out_start : out_start + fan_out]
-        inputs = acts[in_start : in_start + fan_in]
-        # The first layer's inputs are the data: nothing to propagate into.
-        previous_delta = deltas[in_start : in_start + (fan_in if layer > 0 else 0)]
-        backprop_layer(
-            weight_view(params, layout, layer),
-            delta,
-            inputs,
-            previous_delta,
-            weight_view(target, layout, layer),
-            step,
-        )
-        b_start = layout[layer, codes.BIAS_OFFSET]
-        if b_start >= 0:
-            bias = target[b_start : b_start + fan_out]
-            for j in range(fan_out):
-                bias[j] += step * delta[j]
-        if layer > 0:
-            scale_by_derivative(previous_delta, inputs, layout[layer - 1, codes.ACTIVATION])
-
-
-@njit(**JIT_OPTIONS)
-def train_per_example(params, layout, X, Y, settings, options, scratch, rng_state, history):
-    """Per-example SGD: update after every example, for ``history.shape[0]`` epochs."""
-    n_samples = X.shape[0]
-    width = scratch.shape[0] // 2
+    out_code = layout[last, codes.ACTIVATION]
+    n_outputs = layout[last, codes.FAN_OUT]  # uint64, like every index into the scratch
+    width = out_start + n_outputs
     acts = scratch[:width]
     deltas = scratch[width : 2 * width]
-    step = -settings[codes.LEARNING_RATE]
-    log_clip = np.float64(settings[codes.LOG_CLIP])
-    loss_code = options[codes.LOSS_CODE]
-    shuffle = options[codes.SHUFFLE] != 0
-    n_outputs = layout[layout.shape[0] - 1, codes.FAN_OUT]
-    order = np.empty(n_samples, dtype=np.int64)
-    tally = np.zeros(4)
-    for epoch in range(history.shape[0]):
-        epoch_order(order, shuffle, rng_state)
-        for i in range(n_samples):
-            _example_backward(
-                params,
-                layout,
-                acts,
-                deltas,
-                X,
-                Y,
-                order[i],
-                loss_code,
-                log_clip,
-                tally,
-                params,
-                step,
-            )
-        _record_epoch(history, epoch, tally, n_samples, n_outputs)
 
-
-@njit(**JIT_OPTIONS)
-def train_mini_batch(params, layout, X, Y, settings, options, scratch, rng_state, history):
-    """Mini-batch (and full-batch) gradient descent for ``history.shape[0]`` epochs.
-
-    Each batch's gradient is summed over its examples, divided by the batch divisor (1 for
-    "sum", the batch's actual size for "mean"), and applied once at the end of the batch.
-    """
-    n_samples = X.shape[0]
-    n_params = params.shape[0]
-    width = (scratch.shape[0] - n_params) // 2
-    acts = scratch[:width]
-    deltas = scratch[width : 2 * width]
-    gradient = scratch[2 * width : 2 * width + n_params]
+    zero = params.dtype.type(0.0)
     learning_rate = settings[codes.LEARNING_RATE]
-    one = params.dtype.type(1.0)
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
     batch_size = options[codes.BATCH_SIZE]
     shuffle = options[codes.SHUFFLE] != 0
-    n_outputs = layout[layout.shape[0] - 1, codes.FAN_OUT]
-    order = np.empty(n_samples, dtype=np.int64)
-    tally = np.zeros(4)
+    per_example = batch_size == 1
+    if per_example:
+        # w + (-lr) * g rounds exactly as w - lr * g, so the step goes straight into params.
+        target = params
+        step = -learning_rate
+    else:
+        target = scratch[2 * width : 2 * width + n_params]
+        step = params.dtype.type(1.0)
+
+    order = np.arange(n_samples)
     for epoch in range(history.shape[0]):
-        epoch_order(order, shuffle, rng_state)
+        if shuffle:
+            shuffle_in_place(order, rng_state)
+        loss_sum = 0.0
+        squared_sum = 0.0
+        absolute_sum = 0.0
+        n_correct = 0
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)
-            gradient[:] = 0.0
+            if not per_example:
+                target[:] = 0.0
             for i in range(start, stop):
-                _example_backward(
-                    params,
-                    layout,
-                    acts,
-                    deltas,
-                    X,
-                    Y,
-                    order[i],
-                    loss_code,
-                    log_clip,
-                    tally,
-                    gradient,
-                    one,
-                )
-            if stop - start == batch_size:
-                divisor = settings[codes.BATCH_DIVISOR]
-            else:
-                divisor = settings[codes.LAST_BATCH_DIVISOR]
-            for p in range(n_params):
-                params[p] -= learning_rate * (gradient[p] / divisor)
-        _record_epoch(history, epoch, tally, n_samples, n_outputs)
+                example = order[i]
+                for k in range(n_inputs):
+                    acts[k] = X[example, k]
+                forward(params, layout, acts)
+
+                # Score the example and write the output delta.
+                example_loss = 0.0
+                best_out = np.uint64(0)
+                best_target = np.uint64(0)
+                for j in range(n_outputs):
+                    o = acts[out_start + j]
+                    t = Y[example, j]
+                    error = o - t
+                    deltas[out_start + j] = error
+                    e = np.float64(error)
+                    squared_sum += e * e
+                    absolute_sum += abs(e)
+                    if loss_code == codes.SQUARED_ERROR:
+                        example_loss += 0.5 * e * e
+                    else:
+                        p = min(max(np.float64(o), log_clip), 1.0 - log_clip)
+                        example_loss -= np.float64(t) * np.log(p)
+                        if out_code == codes.SIGMOID:
+                            example_loss -= (1.0 - np.float64(t)) * np.log(1.0 - p)
+                    if o > acts[out_start + best_out]:
+                        best_out = j
+                    if t > Y[example, best_target]:
+                        best_target = j
+                loss_sum += example_loss
+                if n_outputs == 1:
+                    n_correct += (acts[out_start] > 0.5) == (Y[example, 0] > 0.5)
+                else:
+                    n_correct += best_out == best_target
+                if loss_code == codes.SQUARED_ERROR:
+                    if out_code == codes.SOFTMAX:
+                        # The softmax Jacobian applied to the error: o_j (e_j - sum_k e_k o_k).
+                        projection = zero
+                        for j in range(out_start, width):
+                            projection += deltas[j] * acts[j]
+                        for j in range(out_start, width):
+                            deltas[j] = acts[j] * (deltas[j] - projection)
+                    else:
+                        for j in range(out_start, width):
+                            deltas[j] = deltas[j] * derivative(acts[j], out_code)
+                # Cross entropy (sigmoid or softmax output): the delta is the error itself.
+
+                # Back-propagate, one pass over each layer's weights: a row is read for the
+                # propagated delta before the step changes it.
+                for layer in range(last, -1, -1):
+                    fan_in = layout[layer, codes.FAN_IN]
+                    fan_out = layout[layer, codes.FAN_OUT]
+                    weights = layout[layer, codes.WEIGHT_OFFSET]
+                    inputs = layout[layer, codes.INPUT_OFFSET]
+                    out = layout[layer, codes.OUTPUT_OFFSET]
+                    below = layout[layer - 1, codes.ACTIVATION] if layer > 0 else 0
+                    for k in range(fan_in):
+                        row = weights + k * fan_out
+                        a_k = acts[inputs + k]
+                        if layer > 0:
+                            total = zero
+                            for j in range(fan_out):
+                                total += deltas[out + j] * params[row + j]
+                            deltas[inputs + k] = total * derivative(a_k, below)
+                        for j in range(fan_out):
+                            target[row + j] += step * (a_k * deltas[out + j])
+                    if layout[layer, codes.HAS_BIAS]:
+                        bias = layout[layer, codes.BIAS_OFFSET]
+                        for j in range(fan_out):
+                            target[bias + j] += step * deltas[out + j]
+
+            if not per_example:
+                if stop - start == batch_size:
+                    divisor = settings[codes.BATCH_DIVISOR]
+                else:
+                    divisor = settings[codes.LAST_BATCH_DIVISOR]
+                for p in range(n_params):
+                    params[p] -= learning_rate * (target[p] / divisor)
+
+        history[epoch, codes.LOSS] = loss_sum / n_samples
+        history[epoch, codes.SSE] = squared_sum
+        history[epoch, codes.MSE] = squared_sum / (n_samples * Y.shape[1])
+        history[epoch, codes.MAE] = absolute_sum / (n_samples * Y.shape[1])
+        history[epoch, codes.ACCURACY] = n_correct / n_samples
