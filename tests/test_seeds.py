@@ -195,9 +195,11 @@ def test_welch_labs_network_equals_the_tutorial_code(seed):
     def sigmoid(s):
         return 1 / (1 + np.exp(-s))
 
-    np.random.seed(seed)  # the tutorial's own global seeding, reproduced on purpose
-    W1 = np.random.randn(2, 3)
-    W2 = np.random.randn(3, 1)
+    # np.random.seed(seed) then np.random.randn in the tutorial: the same stream as a
+    # RandomState of that seed, without touching global state.
+    tutorial_random = np.random.RandomState(seed)
+    W1 = tutorial_random.randn(2, 3)
+    W2 = tutorial_random.randn(3, 1)
     losses = []
     for _ in range(1000):
         z2 = sigmoid(np.dot(X, W1))
