@@ -252,7 +252,7 @@ def _check_activations(activations, n_layers, n_outputs):
             )
     names = [ALIASES.get(n, n) for n in (choose(n, ACTIVATIONS, "activations") for n in names)]
     if "softmax" in names[:-1]:
-        raise ValueError("activations: 'softmax' is only supported on the output layer")
+        raise ValueError("activations: 'softmax' is supported only on the output layer")
     if names[-1] == "softmax" and n_outputs < 2:
         raise ValueError("activations: a 'softmax' output needs at least 2 output units")
     return tuple(names)

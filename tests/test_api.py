@@ -223,7 +223,7 @@ def test_practical_inputs_are_accepted_and_never_written():
 def test_kernels_refuse_to_be_imported_under_another_name():
     init = Path(__file__).resolve().parents[1] / "kernels" / "__init__.py"
     spec = importlib.util.spec_from_file_location("kernels", init)
-    with pytest.raises(ImportError, match="must be imported as 'fastbp.kernels'"):
+    with pytest.raises(ImportError, match=r"must be imported as 'fastbp\.kernels'"):
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
