@@ -129,7 +129,7 @@ BAD_NETWORKS = [
     (
         dict(sizes=[3, 4, 2], activations=["softmax", "relu"]),
         ValueError,
-        "only supported on the output",
+        "supported only on the output",
     ),
     (dict(sizes=[3, 1], activations="softmax"), ValueError, "at least 2 output"),
     (dict(sizes=[3, 4, 1], bias=[True]), ValueError, "one bool per weight layer"),
