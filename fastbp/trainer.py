@@ -66,21 +66,13 @@ class Trainer:
         shuffle=True,
         seed=None,
     ):
-        if not isinstance(network, Network):
-            raise TypeError(f"network must be a fastbp.Network; got {type(network).__name__}")
         self.network = network
-        self.learning_rate = _checks.check_positive_finite(learning_rate, "learning_rate")
-        self.batch_size = (
-            None if batch_size is None else _checks.check_count(batch_size, "batch_size", minimum=1)
-        )
-        self.reduction = choose(reduction, REDUCTIONS, "reduction")
-        self.loss = choose(loss, LOSSES, "loss")
-        if self.loss == "cross_entropy" and network.activations[-1] not in _CROSS_ENTROPY_OUTPUTS:
-            raise ValueError(
-                "loss 'cross_entropy' needs a 'softmax' or 'sigmoid' output layer; the network's "
-                f"output activation is {network.activations[-1]!r}"
-            )
-        self.shuffle = _checks.check_flag(shuffle, "shuffle")
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.reduction = reduction
+        self.loss = loss
+        self.shuffle = shuffle
+        self._check_settings()
         self.seed = _checks.check_seed(seed, "seed", upper=2**64)
         initial_state = self.seed
         if initial_state is None:
@@ -115,6 +107,7 @@ class Trainer:
         The network is changed only when the whole fit succeeds: the kernel trains a working
         copy of the parameters, which is committed at the end.
         """
+        self._check_settings()  # the settings are public attributes: check them again
         network = self.network
         X = _checks.as_inputs(X, "X", network.dtype, network.n_inputs)
         Y = _checks.as_targets(y, "y", network.dtype, network.n_outputs)
@@ -158,6 +151,23 @@ class Trainer:
 
         self.history = History({name: table[:, METRICS[name]] for name in names})
         return self.history
+
+    def _check_settings(self):
+        """Validate (and normalize) the public settings; raise before any kernel runs."""
+        network = self.network
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a fastbp.Network; got {type(network).__name__}")
+        self.learning_rate = _checks.check_positive_finite(self.learning_rate, "learning_rate")
+        if self.batch_size is not None:
+            self.batch_size = _checks.check_count(self.batch_size, "batch_size", minimum=1)
+        self.reduction = choose(self.reduction, REDUCTIONS, "reduction")
+        self.loss = choose(self.loss, LOSSES, "loss")
+        if self.loss == "cross_entropy" and network.activations[-1] not in _CROSS_ENTROPY_OUTPUTS:
+            raise ValueError(
+                "loss 'cross_entropy' needs a 'softmax' or 'sigmoid' output layer; the network's "
+                f"output activation is {network.activations[-1]!r}"
+            )
+        self.shuffle = _checks.check_flag(self.shuffle, "shuffle")
 
     def _settings(self, n_samples, batch_size, dtype):
         settings = np.zeros(codes.SETTINGS_SIZE, dtype=dtype)

@@ -238,3 +238,13 @@ def test_fastbp_train_prints_the_tutorials_error_trace(capsys):
         "epoch   20000  mean absolute error 0.00578945986251",
     ):
         assert line in printed
+
+
+def test_settings_changed_after_construction_are_checked_before_the_kernel():
+    net, X, y = net_and_data()
+    trainer = Trainer(net)
+    trainer.learning_rate = -1.0
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="learning_rate must be a finite number greater than 0"):
+        trainer.fit(X, y)
+    np.testing.assert_array_equal(net.params, before)
