@@ -148,9 +148,8 @@ def test_float32_is_as_accurate_as_numpy_float32(config):
     comparable error constants), with a floor of 64 ulps at the parameters' scale for runs
     where the reference happens to land on the float64 result.
     """
-    net, _, _, _, _ = train_both(config, np.float32, np.float32)
+    net, _, weights32, biases32, _ = train_both(config, np.float32, np.float32)
     _, _, weights64, biases64, _ = train_both(config, np.float32, np.float64)
-    _, _, weights32, biases32, _ = train_both(config, np.float32, np.float32)
     exact = flat(weights64, biases64)
     fastbp_error = np.max(np.abs(flat(net.weights, net.biases) - exact))
     numpy_error = np.max(np.abs(flat(weights32, biases32) - exact))
@@ -158,18 +157,20 @@ def test_float32_is_as_accurate_as_numpy_float32(config):
     assert fastbp_error <= 10 * max(numpy_error, floor)
 
 
+def regression_data(seed, n_samples, sizes, activations):
+    config = {
+        "seed": seed,
+        "n_samples": n_samples,
+        "sizes": sizes,
+        "activations": activations,
+        "loss": "squared_error",
+    }
+    return make_data(config, np.float64)
+
+
 def test_split_fits_equal_one_fit():
     """Two fits of 5 epochs continue the shuffle stream: they equal one fit of 10."""
-    X, Y = make_data(
-        {
-            "seed": 3,
-            "n_samples": 13,
-            "sizes": [4, 6, 2],
-            "activations": ["tanh", "sigmoid"],
-            "loss": "squared_error",
-        },
-        np.float64,
-    )
+    X, Y = regression_data(3, 13, [4, 6, 2], ["tanh", "sigmoid"])
     nets = [Network([4, 6, 2], activations=["tanh", "sigmoid"], seed=5) for _ in range(2)]
     once = Trainer(nets[0], learning_rate=0.1, batch_size=4, shuffle=True, seed=9)
     twice = Trainer(nets[1], learning_rate=0.1, batch_size=4, shuffle=True, seed=9)
@@ -180,16 +181,7 @@ def test_split_fits_equal_one_fit():
 
 
 def test_shuffled_fits_are_reproducible_from_the_seed_and_differ_across_seeds():
-    X, Y = make_data(
-        {
-            "seed": 4,
-            "n_samples": 17,
-            "sizes": [3, 5, 1],
-            "activations": ["relu", "identity"],
-            "loss": "squared_error",
-        },
-        np.float64,
-    )
+    X, Y = regression_data(4, 17, [3, 5, 1], ["relu", "identity"])
     results = []
     for seed in (1, 1, 2):
         net = Network([3, 5, 1], seed=0)
