@@ -86,16 +86,17 @@ def train_both(config, dtype, reference_dtype):
     start_biases = [None if b is None else b.astype(reference_dtype) for b in net.biases]
 
     X, Y = make_data(config, dtype)
-    trainer = Trainer(
-        net,
-        learning_rate=learning_rate(config),
-        batch_size=config["batch_size"],
-        reduction=config["reduction"],
-        loss=config["loss"],
-        shuffle=config["shuffle"],
-        seed=config["seed"],
+    training = {
+        "learning_rate": learning_rate(config),
+        "batch_size": config["batch_size"],
+        "reduction": config["reduction"],
+        "loss": config["loss"],
+        "shuffle": config["shuffle"],
+        "seed": config["seed"],
+    }
+    history = Trainer(net, **training).fit(
+        X, Y, epochs=config["epochs"], metrics=["sse", "mse", "mae", "accuracy"]
     )
-    history = trainer.fit(X, Y, epochs=config["epochs"], metrics=["sse", "mse", "mae", "accuracy"])
     weights, biases, expected = reference.fit(
         start_weights,
         start_biases,
@@ -103,12 +104,7 @@ def train_both(config, dtype, reference_dtype):
         X.astype(reference_dtype),
         Y.astype(reference_dtype),
         epochs=config["epochs"],
-        learning_rate=learning_rate(config),
-        batch_size=config["batch_size"],
-        reduction=config["reduction"],
-        loss=config["loss"],
-        shuffle=config["shuffle"],
-        seed=config["seed"],
+        **training,
     )
     return net, history, weights, biases, expected
 
