@@ -23,7 +23,7 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
-from fastbp.kernels.layers import derivative, forward
+from fastbp.kernels.layers import WIDE, derivative, forward, output_delta, score_example
 from fastbp.kernels.shuffle import shuffle_in_place
 
 
@@ -73,49 +73,19 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                     acts[k] = X[example, k]
                 forward(params, layout, acts)
 
-                # Score the example and write the output delta.
-                example_loss = 0.0
-                best_out = np.uint64(0)
-                best_target = np.uint64(0)
-                for j in range(n_outputs):
-                    o = acts[out_start + j]
-                    t = Y[example, j]
-                    error = o - t
-                    deltas[out_start + j] = error
-                    e = np.float64(error)
-                    squared_sum += e * e
-                    absolute_sum += abs(e)
-                    if loss_code == codes.SQUARED_ERROR:
-                        example_loss += 0.5 * e * e
-                    else:
-                        p = min(max(np.float64(o), log_clip), 1.0 - log_clip)
-                        example_loss -= np.float64(t) * np.log(p)
-                        if out_code == codes.SIGMOID:
-                            example_loss -= (1.0 - np.float64(t)) * np.log(1.0 - p)
-                    if o > acts[out_start + best_out]:
-                        best_out = j
-                    if t > Y[example, best_target]:
-                        best_target = j
+                example_loss, squared, absolute, correct = score_example(
+                    acts, deltas, out_start, n_outputs, Y, example, loss_code, out_code, log_clip
+                )
                 loss_sum += example_loss
-                if n_outputs == 1:
-                    n_correct += (acts[out_start] > 0.5) == (Y[example, 0] > 0.5)
-                else:
-                    n_correct += best_out == best_target
-                if loss_code == codes.SQUARED_ERROR:
-                    if out_code == codes.SOFTMAX:
-                        # The softmax Jacobian applied to the error: o_j (e_j - sum_k e_k o_k).
-                        projection = zero
-                        for j in range(out_start, width):
-                            projection += deltas[j] * acts[j]
-                        for j in range(out_start, width):
-                            deltas[j] = acts[j] * (deltas[j] - projection)
-                    else:
-                        for j in range(out_start, width):
-                            deltas[j] = deltas[j] * derivative(acts[j], out_code)
-                # Cross entropy (sigmoid or softmax output): the delta is the error itself.
+                squared_sum += squared
+                absolute_sum += absolute
+                n_correct += correct
+                output_delta(acts, deltas, out_start, n_outputs, loss_code, out_code)
 
-                # Back-propagate, one pass over each layer's weights: a row is read for the
-                # propagated delta before the step changes it.
+                # Back-propagate. Every delta is propagated through the weights from before
+                # the step: on narrow layers in the same pass over a row as its update, on
+                # wide ones in a pass of its own, across the inputs, so the fan_in sums
+                # advance together rather than one after another (same order, same rounding).
                 for layer in range(last, -1, -1):
                     fan_in = layout[layer, codes.FAN_IN]
                     fan_out = layout[layer, codes.FAN_OUT]
@@ -123,10 +93,21 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                     inputs = layout[layer, codes.INPUT_OFFSET]
                     out = layout[layer, codes.OUTPUT_OFFSET]
                     below = layout[layer - 1, codes.ACTIVATION] if layer > 0 else 0
+                    fused = layer > 0 and fan_in < WIDE
+                    if layer > 0 and not fused:
+                        for k in range(fan_in):
+                            deltas[inputs + k] = zero
+                        for j in range(fan_out):
+                            delta_j = deltas[out + j]
+                            for k in range(fan_in):
+                                deltas[inputs + k] += delta_j * params[weights + k * fan_out + j]
+                        for k in range(fan_in):
+                            a_k = acts[inputs + k]
+                            deltas[inputs + k] = deltas[inputs + k] * derivative(a_k, below)
                     for k in range(fan_in):
                         row = weights + k * fan_out
                         a_k = acts[inputs + k]
-                        if layer > 0:
+                        if fused:
                             total = zero
                             for j in range(fan_out):
                                 total += deltas[out + j] * params[row + j]
