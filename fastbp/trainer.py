@@ -4,13 +4,14 @@ import threading
 
 import numpy as np
 
-from fastbp import _checks
+from fastbp import _checks, _kernels
 from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES, METRICS, REDUCTIONS, choose
 from fastbp.history import History
 from fastbp.kernels import codes
-from fastbp.kernels.train import train as _train_kernel
-from fastbp.network import Network, activation_width
+from fastbp.kernels.unrolled import MAX_WEIGHTS as MAX_UNROLLED_WEIGHTS
+from fastbp.kernels.unrolled import supports as unrolled_supports
+from fastbp.network import Network
 
 _CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
 
@@ -41,6 +42,14 @@ class Trainer:
     seed : int, optional
         Seed of the shuffling. Successive fits continue the same random stream, so two fits of
         10 epochs give the same result as one of 20. ``None`` draws fresh entropy.
+    kernel : {"auto", "unrolled", "matrix", "generic"}, default "auto"
+        Which compiled kernel runs the fit; all give the same results. ``"unrolled"`` is
+        compiled for the network's exact shape (networks of at most 64 weights, no softmax);
+        ``"matrix"`` calls BLAS once per layer and batch (batches of 2 or more); ``"generic"``
+        runs any network. ``"auto"`` picks the fastest that applies: unrolled on fits of
+        100,000 example visits or more (on shorter ones its compile time does not pay), else
+        matrix for batches of 8 or more on a network with a layer of 4096 weights or more,
+        else generic. Each kernel compiles on first use (seconds) and is cached on disk after.
 
     Examples
     --------
@@ -65,6 +74,7 @@ class Trainer:
         loss="squared_error",
         shuffle=True,
         seed=None,
+        kernel="auto",
     ):
         self.network = network
         self.learning_rate = learning_rate
@@ -72,6 +82,7 @@ class Trainer:
         self.reduction = reduction
         self.loss = loss
         self.shuffle = shuffle
+        self.kernel = kernel
         self._check_settings()
         self.seed = _checks.check_seed(seed, "seed", upper=2**64)
         initial_state = self.seed
@@ -129,8 +140,14 @@ class Trainer:
         options[codes.LOSS_CODE] = LOSSES[self.loss]
         options[codes.BATCH_SIZE] = batch_size
         options[codes.SHUFFLE] = self.shuffle
-        width = activation_width(network.layout)
-        scratch_size = 2 * width + (0 if batch_size == 1 else network.params.size)
+        kernel_name = self.kernel
+        if kernel_name == "auto":
+            kernel_name = _kernels.choose(network, batch_size, n_samples * epochs)
+        elif kernel_name == "matrix" and batch_size < 2:
+            raise ValueError(
+                f"kernel 'matrix' needs batches of 2 or more; this fit's batches hold {batch_size}"
+            )
+        kernel, scratch_size = _kernels.kernel_and_scratch(kernel_name, network, batch_size)
 
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this Trainer is already fitting in another thread")
@@ -141,9 +158,7 @@ class Trainer:
             table = np.zeros((epochs, codes.HISTORY_COLUMNS))
             scratch = aligned_zeros(scratch_size, network.dtype)
             if epochs:
-                _train_kernel(
-                    params, network.layout, X, Y, settings, options, scratch, rng_state, table
-                )
+                kernel(params, network.layout, X, Y, settings, options, scratch, rng_state, table)
             network.params[:] = params
             self._rng_state[:] = rng_state
         finally:
@@ -168,6 +183,12 @@ class Trainer:
                 f"output activation is {network.activations[-1]!r}"
             )
         self.shuffle = _checks.check_flag(self.shuffle, "shuffle")
+        self.kernel = choose(self.kernel, _kernels.CHOICES, "kernel")
+        if self.kernel == "unrolled" and not unrolled_supports(network.layout):
+            raise ValueError(
+                "kernel 'unrolled' is for networks of at most "
+                f"{MAX_UNROLLED_WEIGHTS} weights without softmax; use 'auto' or 'generic'"
+            )
 
     def _settings(self, n_samples, batch_size, dtype):
         settings = np.zeros(codes.SETTINGS_SIZE, dtype=dtype)
@@ -184,7 +205,7 @@ class Trainer:
         return (
             f"Trainer(learning_rate={self.learning_rate}, batch_size={self.batch_size}, "
             f"reduction={self.reduction!r}, loss={self.loss!r}, shuffle={self.shuffle}, "
-            f"seed={self.seed})"
+            f"seed={self.seed}, kernel={self.kernel!r})"
         )
 
 

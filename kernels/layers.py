@@ -153,3 +153,13 @@ def output_delta(acts, deltas, start, n_outputs, loss_code, out_code):
     else:
         for j in range(start, stop):
             deltas[j] = deltas[j] * derivative(acts[j], out_code)
+
+
+@njit(**HELPER_OPTIONS)
+def record_epoch(history, epoch, n_samples, n_outputs, loss, squared, absolute, n_correct):
+    """Write row ``epoch`` of the history from the epoch's tallies over its examples."""
+    history[epoch, codes.LOSS] = loss / n_samples
+    history[epoch, codes.SSE] = squared
+    history[epoch, codes.MSE] = squared / (n_samples * n_outputs)
+    history[epoch, codes.MAE] = absolute / (n_samples * n_outputs)
+    history[epoch, codes.ACCURACY] = n_correct / n_samples

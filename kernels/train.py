@@ -23,7 +23,14 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
-from fastbp.kernels.layers import WIDE, derivative, forward, output_delta, score_example
+from fastbp.kernels.layers import (
+    WIDE,
+    derivative,
+    forward,
+    output_delta,
+    record_epoch,
+    score_example,
+)
 from fastbp.kernels.shuffle import shuffle_in_place
 
 
@@ -127,8 +134,6 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                 for p in range(n_params):
                     params[p] -= learning_rate * (target[p] / divisor)
 
-        history[epoch, codes.LOSS] = loss_sum / n_samples
-        history[epoch, codes.SSE] = squared_sum
-        history[epoch, codes.MSE] = squared_sum / (n_samples * Y.shape[1])
-        history[epoch, codes.MAE] = absolute_sum / (n_samples * Y.shape[1])
-        history[epoch, codes.ACCURACY] = n_correct / n_samples
+        record_epoch(
+            history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
+        )

@@ -1,0 +1,194 @@
+"""The contenders: fastbp, the NumPy reference, and the peers when they are installed.
+
+Each contender is a function ``prepare(workload) -> run`` that does all conversion and
+compilation up front; ``run()`` performs one complete fit of the workload and returns the
+final weights as a list of NumPy arrays (or None where a peer's weights are its own). The
+peers implement the same semantics as fastbp: squared error ``0.5 * sum((o - t)**2)`` per
+example, the batch gradient summed or averaged as the workload says, plain SGD steps.
+"""
+
+import warnings
+
+import numpy as np
+
+from fastbp import reference
+
+
+def prepare_fastbp(workload):
+    X, Y = workload.data()
+    warm = workload.network()
+    workload.trainer(warm).fit(X[:1], Y[:1], epochs=1)  # compile (or load) outside the timing
+
+    def run():
+        network = workload.network()
+        workload.trainer(network).fit(X, Y, epochs=workload.epochs)
+        return list(network.weights)
+
+    return run
+
+
+def prepare_reference(workload):
+    X, Y = workload.data()
+    initial = workload.network()
+    biases = [None if b is None else b.copy() for b in initial.biases]
+
+    def run():
+        weights, _, _ = reference.fit(
+            [w.copy() for w in initial.weights],
+            [None if b is None else b.copy() for b in biases],
+            list(workload.activations),
+            X,
+            Y,
+            epochs=workload.epochs,
+            learning_rate=workload.learning_rate,
+            batch_size=workload.batch_size,
+            reduction=workload.reduction,
+        )
+        return weights
+
+    return run
+
+
+def _batches(workload):
+    """Full batches of the workload's size and the size of the short last one (or 0)."""
+    batch = workload.batch_size or workload.n_samples
+    return batch, workload.n_samples // batch, workload.n_samples % batch
+
+
+def prepare_jax(workload):
+    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    activations = {"relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
+    functions = [activations[name] for name in workload.activations]
+    initial = workload.network()
+    params = [
+        (jnp.asarray(w), None if b is None else jnp.asarray(b))
+        for w, b in zip(initial.weights, initial.biases, strict=True)
+    ]
+    X, Y = workload.data()
+    batch, n_full, rest = _batches(workload)
+    learning_rate = workload.learning_rate
+
+    def loss(params, x, y, divisor):
+        a = x
+        for (w, b), f in zip(params, functions, strict=True):
+            z = a @ w
+            a = f(z if b is None else z + b)
+        return 0.5 * jnp.sum((a - y) ** 2) / divisor
+
+    gradient = jax.grad(loss)
+
+    def step(params, x, y):
+        divisor = x.shape[0] if workload.reduction == "mean" else 1
+        grads = gradient(params, x, y, divisor)
+        return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
+
+    full_x = jnp.asarray(X[: n_full * batch].reshape(n_full, batch, -1))
+    full_y = jnp.asarray(Y[: n_full * batch].reshape(n_full, batch, -1))
+    rest_x, rest_y = jnp.asarray(X[n_full * batch :]), jnp.asarray(Y[n_full * batch :])
+
+    def epoch(params, _):
+        params, _ = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
+        if rest:
+            params = step(params, rest_x, rest_y)
+        return params, None
+
+    @jax.jit
+    def fit(params):
+        return jax.lax.scan(epoch, params, None, length=workload.epochs)[0]
+
+    jax.block_until_ready(fit(params))  # compile outside the timing
+
+    def run():
+        trained = jax.block_until_ready(fit(params))
+        return [np.asarray(w) for w, _ in trained]
+
+    return run
+
+
+def prepare_torch(workload):
+    """PyTorch eager: autograd for the gradient, a manual SGD step, a Python loop of batches."""
+    import torch
+
+    dtype = {np.float64: torch.float64, np.float32: torch.float32}[workload.dtype]
+    activations = {"relu": torch.relu, "sigmoid": torch.sigmoid, "identity": lambda z: z}
+    functions = [activations[name] for name in workload.activations]
+    initial = workload.network()
+    X, Y = (torch.from_numpy(a) for a in workload.data())
+    batch = workload.batch_size or workload.n_samples
+    learning_rate = workload.learning_rate
+
+    def run():
+        params = []
+        for w, b in zip(initial.weights, initial.biases, strict=True):
+            params.append(torch.tensor(w, dtype=dtype, requires_grad=True))
+            if b is not None:
+                params.append(torch.tensor(b, dtype=dtype, requires_grad=True))
+        layers, position = [], 0
+        for b in initial.biases:
+            layers.append((params[position], params[position + 1] if b is not None else None))
+            position += 1 if b is None else 2
+        for _ in range(workload.epochs):
+            for start in range(0, workload.n_samples, batch):
+                x, y = X[start : start + batch], Y[start : start + batch]
+                a = x
+                for (w, b), f in zip(layers, functions, strict=True):
+                    z = a @ w
+                    a = f(z if b is None else z + b)
+                divisor = x.shape[0] if workload.reduction == "mean" else 1
+                loss = 0.5 * torch.sum((a - y) ** 2) / divisor
+                grads = torch.autograd.grad(loss, params)
+                with torch.no_grad():
+                    for p, g in zip(params, grads, strict=True):
+                        p.sub_(learning_rate * g)
+        return [w.detach().numpy() for w, _ in layers]
+
+    run()  # the first call pays PyTorch's one-off start-up costs
+    return run
+
+
+def prepare_sklearn(workload):
+    """scikit-learn's MLPRegressor (sgd, momentum 0): only identity outputs and one hidden
+    layer; it always has biases and draws its own weights, so its weights are not checked."""
+    if workload.activations[-1] != "identity" or len(workload.sizes) != 3:
+        return None
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = workload.data()
+    hidden = {"relu": "relu", "sigmoid": "logistic"}[workload.activations[0]]
+
+    def run():
+        model = MLPRegressor(
+            hidden_layer_sizes=(workload.sizes[1],),
+            activation=hidden,
+            solver="sgd",
+            # Its loss is averaged over outputs too: scaling the rate makes the same step.
+            learning_rate_init=workload.learning_rate * workload.sizes[-1],
+            momentum=0.0,
+            alpha=0.0,
+            batch_size=workload.batch_size or workload.n_samples,
+            shuffle=False,
+            max_iter=workload.epochs,
+            tol=0.0,
+            n_iter_no_change=workload.epochs + 1,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, Y[:, 0] if Y.shape[1] == 1 else Y)
+        return None
+
+    return run
+
+
+CONTENDERS = {
+    "fastbp": prepare_fastbp,
+    "reference": prepare_reference,
+    "jax": prepare_jax,
+    "torch": prepare_torch,
+    "sklearn": prepare_sklearn,
+}

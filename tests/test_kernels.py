@@ -1,0 +1,99 @@
+"""The three training kernels: which one a fit runs, and that they agree.
+
+The generic and BLAS kernels are held to the reference in tests/test_equivalence.py. The
+unrolled kernel is written out per shape, with the generic kernel's arithmetic, so it is held
+to that kernel bit for bit here (apart from the sign of an exact zero, which ``==`` ignores).
+"""
+
+import numpy as np
+import pytest
+
+from fastbp import Network, Trainer, _kernels
+from fastbp.kernels import unrolled
+
+UNROLLED_CASES = [
+    # sizes, activations, bias, loss, batch_size, reduction, shuffle
+    ([3, 4, 1], ["relu", "identity"], False, "squared_error", 1, "sum", False),
+    ([3, 4, 1], ["sigmoid", "sigmoid"], False, "squared_error", None, "sum", False),
+    (
+        [2, 3, 3, 2],
+        ["tanh", "relu", "sigmoid"],
+        [True, False, True],
+        "cross_entropy",
+        3,
+        "mean",
+        True,
+    ),
+    ([4, 5, 3], ["identity", "tanh"], True, "squared_error", 1, "sum", True),
+    ([1, 8, 1], ["relu", "relu"], True, "squared_error", 2, "mean", False),
+]
+
+
+def fit(case, kernel, dtype=np.float64, epochs=40):
+    sizes, activations, bias, loss, batch_size, reduction, shuffle = case
+    net = Network(sizes, activations=activations, bias=bias, init="uniform", seed=3, dtype=dtype)
+    for b in net.biases:
+        if b is not None:
+            b[:] = np.linspace(-0.3, 0.3, b.size)
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, (7, sizes[0]))
+    Y = rng.integers(0, 2, (7, sizes[-1])).astype(float)
+    trainer = Trainer(
+        net,
+        learning_rate=0.3,
+        batch_size=batch_size,
+        reduction=reduction,
+        loss=loss,
+        shuffle=shuffle,
+        seed=11,
+        kernel=kernel,
+    )
+    history = trainer.fit(X, Y, epochs=epochs, metrics=["sse", "mae", "accuracy"])
+    return net, history
+
+
+@pytest.mark.parametrize("case", UNROLLED_CASES, ids=lambda case: "-".join(map(str, case[0])))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unrolled_kernel_equals_generic_kernel_exactly(case, dtype):
+    unrolled_net, unrolled_history = fit(case, "unrolled", dtype)
+    generic_net, generic_history = fit(case, "generic", dtype)
+    assert np.array_equal(unrolled_net.params, generic_net.params)
+    for name in generic_history:
+        assert np.array_equal(unrolled_history[name], generic_history[name]), name
+
+
+def test_auto_picks_the_kernel_for_the_shape_and_batch():
+    tiny = Network([3, 4, 1])
+    medium = Network([64, 128, 10])
+    long_fit = _kernels.UNROLL_MIN_EXAMPLES
+    assert _kernels.choose(tiny, 1, long_fit) == "unrolled"
+    assert _kernels.choose(tiny, 32, long_fit) == "unrolled"
+    assert _kernels.choose(tiny, 1, long_fit - 1) == "generic"
+    assert _kernels.choose(medium, 1, long_fit) == "generic"
+    assert _kernels.choose(medium, 4, long_fit) == "generic"
+    assert _kernels.choose(medium, 64, 10) == "matrix"
+    softmax = Network([3, 4, 4], activations=["relu", "softmax"])
+    assert _kernels.choose(softmax, 1, long_fit) == "generic"
+
+
+def test_unrolled_kernel_is_built_once_per_shape_and_its_source_kept_on_disk(tmp_path):
+    layout = Network([2, 2, 1]).layout
+    assert unrolled.kernel_for(layout, True) is unrolled.kernel_for(layout, True)
+    assert unrolled.kernel_for(layout, True) is not unrolled.kernel_for(layout, False)
+    module = unrolled.kernel_for(layout, True).py_func.__module__
+    source = unrolled.kernel_source(layout, True)
+    with open(unrolled.kernel_for(layout, True).py_func.__code__.co_filename) as file:
+        assert file.read() == source
+    assert module.startswith("fastbp_unrolled_")
+
+
+def test_kernel_choices_are_checked():
+    with pytest.raises(ValueError, match="kernel must be one of 'auto', 'unrolled'"):
+        Trainer(Network([2, 1]), kernel="fast")
+    with pytest.raises(ValueError, match="kernel 'unrolled' is for networks of at most 64"):
+        Trainer(Network([10, 10, 1]), kernel="unrolled")
+    net = Network([2, 3, 1])
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="kernel 'matrix' needs batches of 2 or more"):
+        Trainer(net, batch_size=1, kernel="matrix").fit(np.ones((4, 2)), np.ones(4))
+    assert np.array_equal(net.params, before)
