@@ -1,7 +1,8 @@
 """The ``fastbp`` command line.
 
 ``fastbp train`` trains the 3-layer XOR network of "A Neural Network in 11 lines of Python"
-on its built-in data, printing the loss as it goes and the final predictions.
+on its built-in data, printing the loss as it goes and the final predictions. ``fastbp bench``
+runs the side-by-side comparison of fastbp.benchmarking.compare.
 """
 
 import argparse
@@ -27,6 +28,17 @@ def main(argv=None):
     train.add_argument("--learning-rate", type=float, default=1.0, help="step size")
     train.add_argument("--seed", type=int, default=1, help="seed of the initial weights")
     train.add_argument("--report-every", type=int, default=10000, help="epochs between lines")
+    commands.add_parser(
+        "bench",
+        help="time fastbp beside the NumPy reference and the installed peers on W1-W4",
+        add_help=False,
+    )
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # The comparison parses its own options (``fastbp bench --help`` lists them).
+        from fastbp.benchmarking.compare import main as bench
+
+        return bench(argv[1:])
     args = parser.parse_args(argv)
     return _train_xor(args)
 

@@ -1,6 +1,6 @@
 """The contenders: fastbp, the NumPy reference, and the peers when they are installed.
 
-Each contender is a function ``prepare(workload) -> run`` that does all conversion and
+Each contender is a function ``prepare(workload, threads) -> run`` that does all conversion and
 compilation up front; ``run()`` performs one complete fit of the workload and returns the
 final weights as a list of NumPy arrays (or None where a peer's weights are its own). The
 peers implement the same semantics as fastbp: squared error ``0.5 * sum((o - t)**2)`` per
@@ -14,7 +14,7 @@ import numpy as np
 from fastbp import reference
 
 
-def prepare_fastbp(workload):
+def prepare_fastbp(workload, threads):
     X, Y = workload.data()
     warm = workload.network()
     workload.trainer(warm).fit(X[:1], Y[:1], epochs=1)  # compile (or load) outside the timing
@@ -27,7 +27,7 @@ def prepare_fastbp(workload):
     return run
 
 
-def prepare_reference(workload):
+def prepare_reference(workload, threads):
     X, Y = workload.data()
     initial = workload.network()
     biases = [None if b is None else b.copy() for b in initial.biases]
@@ -55,8 +55,9 @@ def _batches(workload):
     return batch, workload.n_samples // batch, workload.n_samples % batch
 
 
-def prepare_jax(workload):
-    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches."""
+def prepare_jax(workload, threads):
+    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches. (Its
+    threads are set through ``XLA_FLAGS`` before JAX is imported.)"""
     import jax
     import jax.numpy as jnp
 
@@ -91,7 +92,10 @@ def prepare_jax(workload):
     rest_x, rest_y = jnp.asarray(X[n_full * batch :]), jnp.asarray(Y[n_full * batch :])
 
     def epoch(params, _):
-        params, _ = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
+        if n_full == 1:  # full batch: no scan of one step
+            params = step(params, full_x[0], full_y[0])
+        else:
+            params, _ = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
         if rest:
             params = step(params, rest_x, rest_y)
         return params, None
@@ -109,10 +113,11 @@ def prepare_jax(workload):
     return run
 
 
-def prepare_torch(workload):
+def prepare_torch(workload, threads):
     """PyTorch eager: autograd for the gradient, a manual SGD step, a Python loop of batches."""
     import torch
 
+    torch.set_num_threads(threads)
     dtype = {np.float64: torch.float64, np.float32: torch.float32}[workload.dtype]
     activations = {"relu": torch.relu, "sigmoid": torch.sigmoid, "identity": lambda z: z}
     functions = [activations[name] for name in workload.activations]
@@ -150,7 +155,7 @@ def prepare_torch(workload):
     return run
 
 
-def prepare_sklearn(workload):
+def prepare_sklearn(workload, threads):
     """scikit-learn's MLPRegressor (sgd, momentum 0): only identity outputs and one hidden
     layer; it always has biases and draws its own weights, so its weights are not checked."""
     if workload.activations[-1] != "identity" or len(workload.sizes) != 3:
