@@ -6,10 +6,17 @@ set in ``setup``, where the JIT is also warmed up, so no timing includes compila
 measured separately, in a fresh interpreter, in bench_compile.py.
 """
 
-import numpy as np
+import os
 
-from fastbp.benchmarking.peers import prepare_fastbp, prepare_reference
-from fastbp.benchmarking.workloads import WORKLOADS
+# One BLAS thread, set before NumPy loads its BLAS: the dashboard tracks the kernels, not how
+# many cores were free (OpenBLAS threads spinning on a busy machine slowed W4 twentyfold).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
+
+from fastbp.benchmarking.peers import prepare_fastbp, prepare_reference  # noqa: E402
+from fastbp.benchmarking.workloads import WORKLOADS  # noqa: E402
 
 # Examples visited by one shortened fit of the reference (its Python loop runs ~100 us each).
 REFERENCE_EXAMPLES = {"W1": 2_000, "W2": 2_000, "W3": 3_000, "W4": 6_400}
