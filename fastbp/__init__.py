@@ -3,9 +3,18 @@
 >>> from fastbp import Network, Trainer
 """
 
+from fastbp.errors import DivergenceError, FitInterruptedWarning, ModelFileError
 from fastbp.history import History
 from fastbp.network import Network
 from fastbp.trainer import Trainer
 
-__all__ = ["History", "Network", "Trainer", "__version__"]
+__all__ = [
+    "DivergenceError",
+    "FitInterruptedWarning",
+    "History",
+    "ModelFileError",
+    "Network",
+    "Trainer",
+    "__version__",
+]
 __version__ = "0.1.0"

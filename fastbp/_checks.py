@@ -34,6 +34,23 @@ def as_targets(values, name, dtype, n_columns):
     return _finish_matrix(array, name, dtype, n_columns, "(n_samples, n_outputs)")
 
 
+def one_hot(labels, name, dtype, n_classes):
+    """Integer class ``labels`` (1-D) as a (n_samples, n_classes) one-hot array of ``dtype``."""
+    labels = np.asarray(labels)
+    if labels.shape[0] == 0:
+        raise ValueError(f"{name} has no samples: expected at least one label")
+    low, high = labels.min(), labels.max()
+    if low < 0 or high >= n_classes:
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(
+            f"{name} holds class labels, which must lie in [0, {n_classes}) for a network of "
+            f"{n_classes} outputs; got {bad} at row {int(np.flatnonzero(labels == bad)[0])}"
+        )
+    encoded = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    encoded[np.arange(labels.shape[0]), labels] = 1
+    return encoded
+
+
 def check_seed(seed, name, upper):
     """``seed`` as a Python int in [0, upper), or None."""
     if seed is None:

@@ -11,7 +11,8 @@ class History(Mapping):
     ``history["loss"]`` is the epoch's mean per-example loss; the other entries are the metrics
     the fit was asked for (``"sse"``, ``"mse"``, ``"mae"``, ``"accuracy"``). Each is measured
     in the forward pass that trained on each example, before that example's (or its batch's)
-    update, which is what the tutorials print.
+    update, which is what the tutorials print. ``interrupted`` is True when Ctrl-C stopped the
+    fit before its last epoch.
 
     Examples
     --------
@@ -20,7 +21,8 @@ class History(Mapping):
     (2, 0.25)
     """
 
-    def __init__(self, metrics):
+    def __init__(self, metrics, interrupted=False):
+        self.interrupted = bool(interrupted)
         self._metrics = {}
         for name, values in metrics.items():
             array = np.array(values, dtype=np.float64)

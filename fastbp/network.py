@@ -1,6 +1,7 @@
 """``Network``: a dense feed-forward network held in one flat parameter vector."""
 
 import numbers
+import threading
 
 import numpy as np
 
@@ -71,6 +72,7 @@ class Network:
         n_params = sum(w + b for w, b in _parameter_counts(self._sizes, self._bias))
         self._params = aligned_zeros(n_params, self._dtype)
         self._weights, self._biases = _views(self._params, self._layout)
+        self._fit_lock = threading.Lock()  # held by Trainer.fit: one fit of a network at a time
         self._initialize()
 
     # The contract: names users and tests rely on.
@@ -158,6 +160,7 @@ class Network:
         clone._params = aligned_zeros(self._params.size, self._dtype)
         clone._params[:] = self._params
         clone._weights, clone._biases = _views(clone._params, self._layout)
+        clone._fit_lock = threading.Lock()
         return clone
 
     def __repr__(self):

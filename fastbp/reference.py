@@ -10,6 +10,9 @@ from before the batch's update; metrics come from the same forward pass, before 
 
 import numpy as np
 
+from fastbp.errors import DivergenceError
+from fastbp.history import History
+
 METRIC_NAMES = ("loss", "sse", "mse", "mae", "accuracy")
 
 
@@ -127,6 +130,10 @@ def fit(
 
     ``batch_size`` None is full batch. Returns ``(weights, biases, history)`` where history
     maps each name in ``METRIC_NAMES`` to an array with one entry per epoch.
+
+    The first epoch whose loss, or any parameter after its updates, is not finite raises
+    ``DivergenceError``: its ``history`` holds the epochs before, and it carries the weights
+    and biases from the end of the last finite epoch as ``weights`` and ``biases``.
     """
     dtype = X.dtype
     weights = [W.copy() for W in weights]
@@ -137,31 +144,50 @@ def fit(
     generator = SplitMix64(seed)
     history = {name: [] for name in METRIC_NAMES}
 
-    for _ in range(epochs):
-        order = epoch_order(n_samples, shuffle, generator)
-        loss_sum = sse = sae = n_correct = 0.0
-        for start in range(0, n_samples, batch_size):
-            batch = order[start : start + batch_size]
-            weight_grads, bias_grads, layers = gradients(
-                weights, biases, activations, X[batch], Y[batch], loss
-            )
-            O, T = layers[-1], Y[batch]
-            E = (O - T).astype(np.float64)
-            loss_sum += float(np.sum(example_losses(O, T, activations[-1], loss)))
-            sse += float(np.sum(E**2))
-            sae += float(np.sum(np.abs(E)))
-            n_correct += float(np.sum(correct(O, T)))
+    # Overflow and NaN are what divergence detection reports, once, below: no warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            finite_weights = [W.copy() for W in weights]
+            finite_biases = [None if b is None else b.copy() for b in biases]
+            order = epoch_order(n_samples, shuffle, generator)
+            loss_sum = sse = sae = n_correct = 0.0
+            for start in range(0, n_samples, batch_size):
+                batch = order[start : start + batch_size]
+                weight_grads, bias_grads, layers = gradients(
+                    weights, biases, activations, X[batch], Y[batch], loss
+                )
+                O, T = layers[-1], Y[batch]
+                E = (O - T).astype(np.float64)
+                loss_sum += float(np.sum(example_losses(O, T, activations[-1], loss)))
+                sse += float(np.sum(E**2))
+                sae += float(np.sum(np.abs(E)))
+                n_correct += float(np.sum(correct(O, T)))
 
-            divisor = len(batch) if reduction == "mean" else 1
-            for l in range(len(weights)):
-                weights[l] -= learning_rate * (weight_grads[l] / dtype.type(divisor))
-                if biases[l] is not None:
-                    biases[l] -= learning_rate * (bias_grads[l] / dtype.type(divisor))
-        history["loss"].append(loss_sum / n_samples)
-        history["sse"].append(sse)
-        history["mse"].append(sse / (n_samples * n_outputs))
-        history["mae"].append(sae / (n_samples * n_outputs))
-        history["accuracy"].append(n_correct / n_samples)
+                divisor = len(batch) if reduction == "mean" else 1
+                for l in range(len(weights)):
+                    weights[l] -= learning_rate * (weight_grads[l] / dtype.type(divisor))
+                    if biases[l] is not None:
+                        biases[l] -= learning_rate * (bias_grads[l] / dtype.type(divisor))
+            history["loss"].append(loss_sum / n_samples)
+            history["sse"].append(sse)
+            history["mse"].append(sse / (n_samples * n_outputs))
+            history["mae"].append(sae / (n_samples * n_outputs))
+            history["accuracy"].append(n_correct / n_samples)
+            layers = zip(weights, biases, strict=True)
+            parameters = np.concatenate(
+                [p.ravel() for W, b in layers for p in (W, b) if p is not None]
+            )
+            if not (np.isfinite(history["loss"][-1]) and np.isfinite(parameters).all()):
+                loss_value = history["loss"][-1]
+                metric, value = (
+                    ("loss", loss_value)
+                    if not np.isfinite(loss_value)
+                    else ("params", parameters[~np.isfinite(parameters)][0])
+                )
+                before = {name: np.array(v[:-1]) for name, v in history.items()}
+                error = DivergenceError(epoch, metric, float(value), History(before))
+                error.weights, error.biases = finite_weights, finite_biases
+                raise error
     return weights, biases, {name: np.array(v) for name, v in history.items()}
 
 

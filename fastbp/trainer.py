@@ -1,17 +1,19 @@
 """``Trainer``: validates once, picks a kernel, runs the whole fit in one call, records it."""
 
-import threading
+import warnings
 
 import numpy as np
 
-from fastbp import _checks, _kernels
+from fastbp import _checks, _chunks, _kernels
 from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES, METRICS, REDUCTIONS, choose
+from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.history import History
 from fastbp.kernels import codes
 from fastbp.kernels.unrolled import MAX_WEIGHTS as MAX_UNROLLED_WEIGHTS
 from fastbp.kernels.unrolled import supports as unrolled_supports
 from fastbp.network import Network
+from fastbp.progress import ProgressBar
 
 _CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
 
@@ -89,49 +91,57 @@ class Trainer:
         if initial_state is None:
             initial_state = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
         self._rng_state = np.array([initial_state], dtype=np.uint64)
-        self._lock = threading.Lock()
         self.history = None
 
-    def fit(self, X, y, epochs=1, metrics=()):
+    def fit(self, X, y, epochs=1, metrics=(), progress=None):
         """Train the network for ``epochs`` passes over ``(X, y)``.
 
         Parameters
         ----------
         X : array_like of shape (n_samples, n_inputs)
-            Inputs, converted once to the network's dtype.
-        y : array_like of shape (n_samples, n_outputs), or (n_samples,) for one output
-            Targets.
+            Inputs, converted once to the network's dtype (not copied when they already are
+            a C-contiguous array of it).
+        y : array_like of shape (n_samples, n_outputs), or (n_samples,)
+            Targets. 1-D targets are the single output's values or, with loss
+            ``"cross_entropy"`` and several outputs, integer class labels in
+            ``[0, n_outputs)``, one-hot encoded once.
         epochs : int, default 1
-            Passes over the data; all of them run in one compiled call.
+            Passes over the data, run in compiled chunks of many epochs.
         metrics : sequence of str, default ()
             Extra per-epoch metrics to record besides ``"loss"``: ``"sse"`` (summed squared
             error), ``"mse"`` (mean squared error over examples and outputs), ``"mae"`` (mean
             absolute error), ``"accuracy"`` (argmax match, or both sides of 0.5 for one output).
+        progress : bool or None, default None
+            Draw a progress bar on standard error: None draws one only on a terminal and once
+            the fit has run for a second; True always; False never.
 
         Returns
         -------
         History
-            One entry per epoch for ``"loss"`` and each requested metric.
+            One entry per epoch trained for ``"loss"`` and each requested metric.
+
+        Raises
+        ------
+        DivergenceError
+            When the loss or a parameter becomes non-finite. The network then holds the
+            parameters from the end of the last finite epoch; the error carries the history.
 
         Notes
         -----
-        The network is changed only when the whole fit succeeds: the kernel trains a working
-        copy of the parameters, which is committed at the end.
+        The kernel trains a working copy of the parameters, committed when the fit ends, so a
+        fit that fails on its input leaves the network untouched. Ctrl-C stops the fit at the
+        end of the current chunk of epochs (a fraction of a second): the network keeps what
+        was trained, the history says so (``history.interrupted``) and a
+        ``FitInterruptedWarning`` is issued. A network is fitted by one thread at a time.
         """
         self._check_settings()  # the settings are public attributes: check them again
         network = self.network
         X = _checks.as_inputs(X, "X", network.dtype, network.n_inputs)
-        Y = _checks.as_targets(y, "y", network.dtype, network.n_outputs)
-        if X.shape[0] != Y.shape[0]:
-            raise ValueError(
-                f"X and y must hold the same number of samples; got {X.shape[0]} and {Y.shape[0]}"
-            )
-        if self.loss == "cross_entropy" and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError(
-                "y must lie in [0, 1] for loss 'cross_entropy' (one-hot or probabilities)"
-            )
+        Y = self._targets(y, X.shape[0])
         epochs = _checks.check_count(epochs, "epochs", minimum=0)
         names = _check_metrics(metrics)
+        if progress is not None:
+            progress = _checks.check_flag(progress, "progress")
 
         n_samples = X.shape[0]
         batch_size = n_samples if self.batch_size is None else min(self.batch_size, n_samples)
@@ -149,23 +159,73 @@ class Trainer:
             )
         kernel, scratch_size = _kernels.kernel_and_scratch(kernel_name, network, batch_size)
 
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this Trainer is already fitting in another thread")
+        if not network._fit_lock.acquire(blocking=False):
+            raise RuntimeError(
+                "this network is already being fitted in another thread; fit a copy "
+                "(network.copy()) to train two at once"
+            )
+        bar = ProgressBar(epochs, progress)
         try:
             params = aligned_zeros(network.params.size, network.dtype)
             params[:] = network.params
             rng_state = self._rng_state.copy()
             table = np.zeros((epochs, codes.HISTORY_COLUMNS))
             scratch = aligned_zeros(scratch_size, network.dtype)
-            if epochs:
-                kernel(params, network.layout, X, Y, settings, options, scratch, rng_state, table)
+            layout = network.layout
+
+            def train_chunk(rows):
+                return kernel(params, layout, X, Y, settings, options, scratch, rng_state, rows)
+
+            def on_chunk(done):
+                bar.update(done, table[done - 1, codes.LOSS])
+
+            outcome = _chunks.run(train_chunk, params, rng_state, table, n_samples, on_chunk)
             network.params[:] = params
             self._rng_state[:] = rng_state
         finally:
-            self._lock.release()
+            network._fit_lock.release()
+            bar.close()
 
-        self.history = History({name: table[:, METRICS[name]] for name in names})
+        trained = table[: outcome.epochs]
+        self.history = History(
+            {name: trained[:, METRICS[name]] for name in names}, interrupted=outcome.interrupted
+        )
+        if outcome.divergence is not None:
+            raise DivergenceError(*outcome.divergence, history=self.history)
+        if outcome.interrupted:
+            warnings.warn(
+                f"fit interrupted after {outcome.epochs} of {epochs} epochs; the network keeps "
+                "the parameters trained so far and the history covers those epochs",
+                FitInterruptedWarning,
+                stacklevel=2,
+            )
         return self.history
+
+    def _targets(self, y, n_samples):
+        """``y`` checked against the network and loss; class labels one-hot encoded."""
+        network = self.network
+        n_outputs = network.n_outputs
+        labels = np.asarray(y) if not hasattr(y, "dtype") else y
+        if (
+            self.loss == "cross_entropy"
+            and n_outputs > 1
+            and getattr(labels, "ndim", 0) == 1
+            and np.issubdtype(labels.dtype, np.integer)
+        ):
+            Y = _checks.one_hot(labels, "y", network.dtype, n_outputs)
+        else:
+            Y = _checks.as_targets(y, "y", network.dtype, n_outputs)
+        if Y.shape[0] != n_samples:
+            raise ValueError(
+                f"X and y must hold the same number of samples; got {n_samples} and {Y.shape[0]}"
+            )
+        if self.loss == "cross_entropy" and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(
+                "y must lie in [0, 1] for loss 'cross_entropy' (one-hot or probabilities), or "
+                f"be integer class labels in [0, {n_outputs}); got values from {Y.min()} to "
+                f"{Y.max()}"
+            )
+        return Y
 
     def _check_settings(self):
         """Validate (and normalize) the public settings; raise before any kernel runs."""

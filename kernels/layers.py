@@ -156,6 +156,23 @@ def output_delta(acts, deltas, start, n_outputs, loss_code, out_code):
 
 
 @njit(**HELPER_OPTIONS)
+def epoch_is_finite(history, epoch, params):
+    """Whether row ``epoch`` of the history has a finite loss and every parameter is finite.
+
+    A kernel stops at the first epoch where this fails (divergence), and returns the number of
+    epochs before it. ``v - v`` is 0 for a finite ``v`` and NaN otherwise; or-ing the
+    comparisons (rather than branching per value) lets LLVM vectorize the scan.
+    """
+    if not np.isfinite(history[epoch, codes.LOSS]):
+        return False
+    non_finite = False
+    for p in range(params.shape[0]):
+        value = params[p]
+        non_finite |= (value - value) != 0.0
+    return not non_finite
+
+
+@njit(**HELPER_OPTIONS)
 def record_epoch(history, epoch, n_samples, n_outputs, loss, squared, absolute, n_correct):
     """Write row ``epoch`` of the history from the epoch's tallies over its examples."""
     history[epoch, codes.LOSS] = loss / n_samples

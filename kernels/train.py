@@ -11,6 +11,12 @@ scratch   params' dtype: activations, deltas, then (mini-batch only) one gradien
 rng_state uint64[1], the shuffle generator's state, advanced in place
 history   float64 (epochs, HISTORY_COLUMNS), one row written per epoch
 
+Returns the number of epochs trained. That is ``history.shape[0]`` unless the fit diverged:
+at the first epoch whose loss or parameters are not finite the kernel stops and returns that
+epoch's index (its history row is written; ``params`` hold its non-finite values). The caller
+runs the fit in chunks of epochs, one call each: state carries over between calls only
+through ``params`` and ``rng_state``.
+
 Per-example SGD (batch size 1) adds ``-learning_rate * gradient`` straight into ``params`` as
 each layer's delta is propagated; mini-batches add each example's gradient into a flat
 accumulator and apply it once per batch. Either way every delta is computed from the weights
@@ -26,6 +32,7 @@ from fastbp.kernels.config import JIT_OPTIONS
 from fastbp.kernels.layers import (
     WIDE,
     derivative,
+    epoch_is_finite,
     forward,
     output_delta,
     record_epoch,
@@ -137,3 +144,6 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
+        if not epoch_is_finite(history, epoch, params):
+            return epoch
+    return history.shape[0]

@@ -18,7 +18,14 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
-from fastbp.kernels.layers import activation, derivative, output_delta, record_epoch, score_example
+from fastbp.kernels.layers import (
+    activation,
+    derivative,
+    epoch_is_finite,
+    output_delta,
+    record_epoch,
+    score_example,
+)
 from fastbp.kernels.shuffle import shuffle_in_place
 
 
@@ -143,3 +150,6 @@ def train_matrix(params, layout, X, Y, settings, options, scratch, rng_state, hi
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
+        if not epoch_is_finite(history, epoch, params):
+            return epoch
+    return history.shape[0]

@@ -64,7 +64,11 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
+        if not np.isfinite(history[epoch, codes.LOSS]) or {non_finite} != zero:
+{store_early}
+            return epoch
 {store}
+    return history.shape[0]
 '''
 
 _PER_EXAMPLE_LOOP = """\
@@ -144,8 +148,19 @@ def kernel_source(layout, per_example):
         twice_width=2 * width,
         load=_block(4, [f"w{i} = params[{i}]" for i in parameters]),
         loop=loop,
+        non_finite=_balanced_sum([f"(w{i} - w{i})" for i in parameters]),
+        store_early=_block(12, [f"params[{i}] = w{i}" for i in parameters]),
         store=_block(4, [f"params[{i}] = w{i}" for i in parameters]),
     )
+
+
+def _balanced_sum(terms):
+    """``terms`` added as a balanced tree: the divergence check of kernels.layers.epoch_is_finite
+    (``w - w`` is 0 for a finite ``w``, NaN otherwise) without a chain of dependent adds."""
+    while len(terms) > 1:
+        pairs = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2], strict=False)]
+        terms = pairs + ([terms[-1]] if len(terms) % 2 else [])
+    return terms[0]
 
 
 def _block(indent, lines):

@@ -1,0 +1,91 @@
+"""A fit's epochs run in chunks, one kernel call each.
+
+Between chunks, and only there, Python does its per-epoch work: redrawing the progress bar,
+noticing Ctrl-C, and, when the kernel reports divergence, replaying the chunk up to the last
+finite epoch. A chunk is sized to take about ``CHUNK_SECONDS``, so the calls cost nothing next
+to the training, while Ctrl-C is answered within a fraction of a second.
+
+The kernels carry no state from one call to the next but the parameters and the shuffle
+generator's state, so a fit gives the same result however it is cut into chunks.
+"""
+
+import contextlib
+import dataclasses
+import signal
+import threading
+import time
+
+import numpy as np
+
+from fastbp.kernels import codes
+
+CHUNK_SECONDS = 0.2
+FIRST_CHUNK_VISITS = 1 << 14  # example visits in the first chunk, before the rate is known
+MAX_GROWTH = 16  # a chunk is at most this many times longer than the one before
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a chunked run ended: ``epochs`` trained; divergence or interruption if either."""
+
+    epochs: int
+    interrupted: bool = False
+    divergence: tuple | None = None  # (epoch, metric, value)
+
+
+def run(train_chunk, params, rng_state, table, n_samples, on_chunk=None):
+    """Train ``table.shape[0]`` epochs by calling ``train_chunk(rows)`` on row blocks of
+    ``table``; ``train_chunk`` returns the epochs it trained (fewer on divergence).
+
+    ``params`` and ``rng_state`` are the arrays the kernel updates. On divergence they are
+    rewound to the end of the last finite epoch. ``on_chunk(done)`` is called after each chunk.
+    """
+    total = table.shape[0]
+    done = 0
+    chunk = max(1, -(-FIRST_CHUNK_VISITS // n_samples))
+    with _deferred_interrupt() as interrupt:
+        while done < total:
+            start, stop = done, min(done + chunk, total)
+            params_before, rng_before = params.copy(), rng_state.copy()
+            started = time.perf_counter()
+            trained = int(train_chunk(table[start:stop]))
+            elapsed = time.perf_counter() - started
+            if trained < stop - start:
+                divergence = _diagnose(table, start + trained, params)
+                params[:], rng_state[:] = params_before, rng_before
+                if trained and train_chunk(table[start : start + trained]) != trained:
+                    raise RuntimeError("replaying the finite epochs of a chunk diverged")
+                return Outcome(start + trained, divergence=divergence)
+            done = stop
+            if on_chunk is not None:
+                on_chunk(done)
+            if interrupt.is_set():
+                return Outcome(done, interrupted=True)
+            per_epoch = elapsed / trained
+            chunk = max(1, min(MAX_GROWTH * trained, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
+    return Outcome(done)
+
+
+def _diagnose(table, epoch, params):
+    loss = table[epoch, codes.LOSS]
+    if not np.isfinite(loss):
+        return epoch, "loss", float(loss)
+    return epoch, "params", float(params[~np.isfinite(params)][0])
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """While active, Ctrl-C sets an event instead of raising KeyboardInterrupt mid-bookkeeping.
+
+    Signal handlers can only be installed from the main thread; elsewhere Ctrl-C never arrives
+    anyway (Python delivers it to the main thread), so the event simply stays clear.
+    """
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
