@@ -6,6 +6,8 @@
 from fastbp.errors import DivergenceError, FitInterruptedWarning, ModelFileError
 from fastbp.history import History
 from fastbp.network import Network
+from fastbp.persistence import load
+from fastbp.scaling import Standardization
 from fastbp.trainer import Trainer
 
 __all__ = [
@@ -14,7 +16,9 @@ __all__ = [
     "History",
     "ModelFileError",
     "Network",
+    "Standardization",
     "Trainer",
     "__version__",
+    "load",
 ]
 __version__ = "0.1.0"

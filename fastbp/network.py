@@ -1,5 +1,6 @@
 """``Network``: a dense feed-forward network held in one flat parameter vector."""
 
+import copy
 import numbers
 import threading
 
@@ -10,6 +11,7 @@ from fastbp._memory import aligned_zeros
 from fastbp._names import ACTIVATIONS, ALIASES, INITS, choose
 from fastbp.kernels import codes
 from fastbp.kernels.predict import predict as _predict_kernel
+from fastbp.scaling import Standardization
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -48,6 +50,11 @@ class Network:
         Writable views into ``params``, layer ``l`` of shape ``(sizes[l], sizes[l + 1])``.
     biases : tuple of (ndarray or None)
         Writable views of shape ``(sizes[l + 1],)``, or None where a layer has no bias.
+    scaling : Standardization or None
+        Input standardization applied by ``predict`` and ``Trainer.fit``; None by default.
+    metadata : dict
+        JSON-compatible information saved with the network. ``metadata["fits"]`` lists the
+        settings, epochs and final loss of every fit, appended by ``Trainer.fit``.
 
     Examples
     --------
@@ -73,6 +80,8 @@ class Network:
         self._params = aligned_zeros(n_params, self._dtype)
         self._weights, self._biases = _views(self._params, self._layout)
         self._fit_lock = threading.Lock()  # held by Trainer.fit: one fit of a network at a time
+        self._scaling = None
+        self.metadata = {"fits": []}
         self._initialize()
 
     # The contract: names users and tests rely on.
@@ -127,6 +136,28 @@ class Network:
         return self._layout
 
     @property
+    def scaling(self):
+        """The ``Standardization`` applied to every input, or None (the default).
+
+        When set, ``predict`` and ``Trainer.fit`` take raw inputs and standardize them (a
+        scaled copy), and ``save`` stores it with the parameters.
+        """
+        return self._scaling
+
+    @scaling.setter
+    def scaling(self, scaling):
+        if scaling is not None:
+            if not isinstance(scaling, Standardization):
+                kind = type(scaling).__name__
+                raise TypeError(f"scaling must be a fastbp.Standardization or None; got {kind}")
+            if scaling.n_inputs != self.n_inputs:
+                raise ValueError(
+                    f"scaling has {scaling.n_inputs} columns; the network has {self.n_inputs} "
+                    "inputs"
+                )
+        self._scaling = scaling
+
+    @property
     def n_inputs(self):
         return self._sizes[0]
 
@@ -147,11 +178,29 @@ class Network:
         ndarray of shape (n_samples, n_outputs)
             In the network's dtype.
         """
-        X = _checks.as_inputs(X, "X", self._dtype, self.n_inputs)
+        X = self.inputs(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
         _predict_kernel(self._params, self._layout, X, acts, out)
         return out
+
+    def inputs(self, X, name="X"):
+        """``X`` checked and converted as the kernels take it: C-contiguous, in the network's
+        dtype, standardized when the network has a ``scaling``."""
+        X = _checks.as_inputs(X, name, self._dtype, self.n_inputs)
+        return X if self._scaling is None else self._scaling.apply(X, self._dtype)
+
+    def save(self, path):
+        """Write the network to ``path`` (a ``.npz`` file): its parameters bit for bit, and a
+        JSON header with the architecture, dtype, scaling, ``metadata`` and the settings of
+        every fit (``metadata["fits"]``). ``fastbp.load`` reads it back.
+
+        The file is written beside its destination and renamed into place, so an existing
+        file at ``path`` is replaced whole or not at all.
+        """
+        from fastbp import persistence  # persistence builds Networks: imported late
+
+        persistence.save(self, path)
 
     def copy(self):
         """An independent network with the same architecture and parameters."""
@@ -161,6 +210,7 @@ class Network:
         clone._params[:] = self._params
         clone._weights, clone._biases = _views(clone._params, self._layout)
         clone._fit_lock = threading.Lock()
+        clone.metadata = copy.deepcopy(self.metadata)
         return clone
 
     def __repr__(self):

@@ -136,7 +136,7 @@ class Trainer:
         """
         self._check_settings()  # the settings are public attributes: check them again
         network = self.network
-        X = _checks.as_inputs(X, "X", network.dtype, network.n_inputs)
+        X = network.inputs(X)
         Y = self._targets(y, X.shape[0])
         epochs = _checks.check_count(epochs, "epochs", minimum=0)
         names = _check_metrics(metrics)
@@ -187,6 +187,7 @@ class Trainer:
             bar.close()
 
         trained = table[: outcome.epochs]
+        network.metadata["fits"].append(self._record(outcome, trained))
         self.history = History(
             {name: trained[:, METRICS[name]] for name in names}, interrupted=outcome.interrupted
         )
@@ -200,6 +201,20 @@ class Trainer:
                 stacklevel=2,
             )
         return self.history
+
+    def _record(self, outcome, trained):
+        """What ``network.metadata["fits"]`` keeps of a fit: settings, epochs, final loss."""
+        record = {
+            name: getattr(self, name)
+            for name in ("learning_rate", "batch_size", "reduction", "loss", "shuffle", "seed")
+        }
+        record["epochs"] = outcome.epochs
+        record["final_loss"] = float(trained[-1, codes.LOSS]) if outcome.epochs else None
+        if outcome.interrupted:
+            record["interrupted"] = True
+        if outcome.divergence is not None:
+            record["diverged_in_epoch"] = outcome.divergence[0]
+        return record
 
     def _targets(self, y, n_samples):
         """``y`` checked against the network and loss; class labels one-hot encoded."""

@@ -1,0 +1,265 @@
+"""Networks saved to, and loaded from, one ``.npz`` file that is safe to open when untrusted.
+
+The file is an uncompressed NumPy ``.npz`` archive (readable with ``np.load(path)``) of:
+
+- ``header.npy``: uint8, the UTF-8 JSON header: ``format``, ``version``, ``network``
+  (sizes, activations, bias, init, seed, dtype), ``n_params``, ``scaling`` (true when the
+  two arrays below are present) and ``metadata``;
+- ``params.npy``: the flat parameter vector, in the network's dtype, bit for bit;
+- ``scaling_mean.npy``, ``scaling_scale.npy``: float64, when the network has a scaling.
+
+Loading trusts nothing in the file. It never unpickles. Before any array is allocated, every
+member must be stored uncompressed (so no member can declare more bytes than the file holds)
+and every array header must declare exactly the dtype and shape the JSON header implies. Any
+failure is a ``ModelFileError`` saying what is wrong.
+"""
+
+import io
+import json
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from fastbp.errors import ModelFileError
+from fastbp.network import Network
+from fastbp.scaling import Standardization
+
+FORMAT = "fastbp-model"
+VERSION = 1
+MAX_HEADER_BYTES = 1 << 20
+_HEADER_KEYS = {"format", "version", "network", "n_params", "scaling", "metadata"}
+_MEMBERS = ("header", "params", "scaling_mean", "scaling_scale")
+_NETWORK_KEYS = ("sizes", "activations", "bias", "init", "seed", "dtype")
+
+
+def save(network, path):
+    """Write ``network`` to ``path``; see ``Network.save``."""
+    if not np.isfinite(network.params).all():
+        raise ValueError("network.params holds non-finite values; refusing to save them")
+    try:
+        metadata = json.loads(json.dumps(network.metadata, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"network.metadata must be JSON-serializable: {error}") from None
+    scaling = network.scaling
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "network": {
+            "sizes": list(network.sizes),
+            "activations": list(network.activations),
+            "bias": list(network.bias),
+            "init": network.init,
+            "seed": network.seed,
+            "dtype": network.dtype.name,
+        },
+        "n_params": int(network.params.size),
+        "scaling": scaling is not None,
+        "metadata": metadata,
+    }
+    arrays = {
+        "header": np.frombuffer(json.dumps(header, indent=1).encode(), dtype=np.uint8),
+        "params": network.params,
+    }
+    if scaling is not None:
+        arrays["scaling_mean"], arrays["scaling_scale"] = scaling.mean, scaling.scale
+
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, partial = tempfile.mkstemp(dir=directory, suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(partial, path)
+    except BaseException:
+        os.unlink(partial)
+        raise
+
+
+def load(path):
+    """Read a network written by ``Network.save``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npz`` file written by ``Network.save``.
+
+    Returns
+    -------
+    Network
+        With the saved parameters (bit for bit), scaling and metadata.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a fastbp model file, is damaged or truncated, was written by a
+        newer format version, or its header and arrays disagree. Nothing in it is unpickled.
+    """
+    path = os.fspath(path)
+    # Opening errors (FileNotFoundError and the like) pass through as they are; every error
+    # after that, an OSError from a seek to a damaged offset included, is the file's.
+    with open(path, "rb") as file:
+        file_size = os.fstat(file.fileno()).st_size
+        try:
+            with zipfile.ZipFile(file) as archive:
+                return _load(archive, file_size)
+        except ModelFileError as error:
+            raise ModelFileError(f"{path}: {error}") from None
+        except _DAMAGED_ZIP as error:
+            raise ModelFileError(f"{path} is not a readable fastbp model file: {error!r}") from None
+
+
+# What zipfile raises on a damaged archive (found by tests/test_persistence.py's fuzzing).
+_DAMAGED_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    NotImplementedError,
+    OSError,
+    OverflowError,
+    struct.error,
+    UnicodeDecodeError,
+    ValueError,
+    zlib.error,
+)
+
+
+def _load(archive, file_size):
+    members = _members(archive, file_size)
+    header = _header(_read_array(archive, members["header"], np.uint8, None, "header"))
+    spec = header["network"]
+    dtype = np.dtype(spec["dtype"])
+    params = _read_array(archive, members["params"], dtype, header["n_params"], "params")
+    if not np.isfinite(params).all():
+        raise ModelFileError("params holds non-finite values")
+    scaling = None
+    if header["scaling"]:
+        n_inputs = spec["sizes"][0]
+        mean, scale = (
+            _read_array(archive, members.get(name), np.float64, n_inputs, name)
+            for name in ("scaling_mean", "scaling_scale")
+        )
+        scaling = _build(Standardization, "scaling", mean, scale)
+    elif members.keys() != {"header", "params"}:
+        raise ModelFileError(f"arrays {sorted(members)} found where the header declares no scaling")
+    network = _build(Network, "network", **{key: spec[key] for key in _NETWORK_KEYS})
+    network.params[:] = params
+    network.scaling = scaling
+    network.metadata = header["metadata"]
+    return network
+
+
+def _members(archive, file_size):
+    """The archive's members by array name, after checking that none is compressed or
+    declares more bytes than the file holds (so reading one cannot exhaust memory)."""
+    members = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if name not in _MEMBERS or not info.filename.endswith(".npy") or name in members:
+            raise ModelFileError(f"unexpected archive member {info.filename!r}")
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            raise ModelFileError(
+                f"member {info.filename!r} is compressed; fastbp stores arrays raw"
+            )
+        if info.file_size > file_size:
+            raise ModelFileError(
+                f"member {info.filename!r} declares {info.file_size} bytes in a file of {file_size}"
+            )
+        members[name] = info
+    for required in ("header", "params"):
+        if required not in members:
+            raise ModelFileError(f"no {required!r} array: not a fastbp model file")
+    return members
+
+
+def _read_array(archive, info, dtype, length, name):
+    """Member ``info`` as a 1-D array of ``dtype`` and (unless None) ``length``, checking its
+    NumPy header before the data is used; object arrays are refused, never unpickled."""
+    if info is None:
+        raise ModelFileError(f"the header declares a scaling, but there is no {name!r} array")
+    data = archive.read(info)  # bounded by _members; checks the CRC
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, found = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran_order, found = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, SyntaxError, TypeError, KeyError, RecursionError) as error:
+        raise ModelFileError(f"array {name!r} has a damaged header: {error}") from None
+    if found.hasobject or found != np.dtype(dtype).newbyteorder("<"):
+        raise ModelFileError(f"array {name!r} must be {np.dtype(dtype).name}; it is {found}")
+    expected_shape = (length,) if length is not None else shape
+    if len(shape) != 1 or shape != expected_shape or fortran_order:
+        raise ModelFileError(
+            f"array {name!r} has shape {shape}; the header implies {expected_shape}"
+        )
+    if len(data) - stream.tell() != shape[0] * found.itemsize:
+        raise ModelFileError(
+            f"array {name!r} holds {len(data) - stream.tell()} bytes of data; its shape "
+            f"{shape} needs {shape[0] * found.itemsize}"
+        )
+    return np.frombuffer(data, dtype=found, offset=stream.tell()).astype(dtype)
+
+
+def _header(raw):
+    """The JSON header, checked for everything load relies on."""
+    if raw.size > MAX_HEADER_BYTES:
+        raise ModelFileError(f"header of {raw.size} bytes is larger than {MAX_HEADER_BYTES}")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ModelFileError(f"header is not valid JSON: {error}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError("not a fastbp model file (the header names no fastbp format)")
+    version = header.get("version")
+    if version != VERSION:
+        raise ModelFileError(
+            f"format version {version!r} is not one this fastbp reads (version {VERSION}); "
+            "a newer fastbp may have written it"
+        )
+    if set(header) != _HEADER_KEYS:
+        raise ModelFileError(f"header keys {sorted(header)} are not {sorted(_HEADER_KEYS)}")
+    spec = header["network"]
+    if not isinstance(spec, dict) or set(spec) != set(_NETWORK_KEYS):
+        raise ModelFileError(f"header 'network' must hold exactly {list(_NETWORK_KEYS)}")
+    if spec["dtype"] not in ("float64", "float32"):
+        raise ModelFileError(f"header dtype must be float64 or float32; got {spec['dtype']!r}")
+    sizes, bias = spec["sizes"], spec["bias"]
+    if not (
+        isinstance(sizes, list)
+        and isinstance(bias, list)
+        and len(sizes) >= 2
+        and len(bias) == len(sizes) - 1
+        and all(type(s) is int and s >= 1 for s in sizes)
+        and all(type(b) is bool for b in bias)
+    ):
+        raise ModelFileError(f"header sizes {sizes!r} and bias {bias!r} do not describe a network")
+    # Counted here, in Python integers, before the Network (and its parameters) is built.
+    n_params = sum(
+        sizes[i] * sizes[i + 1] + (sizes[i + 1] if bias[i] else 0) for i in range(len(bias))
+    )
+    if header["n_params"] != n_params or type(header["n_params"]) is not int:
+        raise ModelFileError(
+            f"header declares {header['n_params']!r} parameters; its architecture has {n_params}"
+        )
+    if type(header["scaling"]) is not bool or not isinstance(header["metadata"], dict):
+        raise ModelFileError("header 'scaling' must be a bool and 'metadata' an object")
+    return header
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not allowed in a model header")
+
+
+def _build(kind, what, *args, **kwargs):
+    """``kind(*args, **kwargs)``, its validation errors reported as a damaged file."""
+    try:
+        return kind(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"the header's {what} is invalid: {error}") from None

@@ -1,0 +1,77 @@
+"""``Standardization``: the input scaling a network can carry, saved with it and applied by it."""
+
+import numpy as np
+
+
+class Standardization:
+    """Inputs scaled as ``(X - mean) / scale``, column by column.
+
+    Set as ``network.scaling``, it becomes part of the network: ``Network.predict`` and
+    ``Trainer.fit`` apply it to the raw inputs they are given (a scaled copy of ``X``), and
+    ``Network.save`` stores it.
+
+    Parameters
+    ----------
+    mean, scale : array_like of shape (n_inputs,)
+        Finite; every ``scale`` greater than zero.
+
+    Examples
+    --------
+    >>> scaling = Standardization.of([[1.0, 10.0], [3.0, 10.0]])
+    >>> scaling.mean, scaling.scale
+    (array([ 2., 10.]), array([1., 1.]))
+    """
+
+    def __init__(self, mean, scale):
+        self.mean = _vector(mean, "mean")
+        self.scale = _vector(scale, "scale")
+        if self.mean.shape != self.scale.shape:
+            raise ValueError(
+                f"mean and scale must have the same length; got {self.mean.size} and "
+                f"{self.scale.size}"
+            )
+        if np.any(self.scale <= 0):
+            raise ValueError("scale must be greater than 0 in every column")
+
+    @classmethod
+    def of(cls, X):
+        """The standardization of the columns of ``X``: their mean and standard deviation
+        (1 for a constant column, which is then only centred)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be 2-D with at least one row; got shape {X.shape}")
+        scale = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(scale > 0, scale, 1.0))
+
+    @property
+    def n_inputs(self):
+        return self.mean.size
+
+    def apply(self, X, dtype):
+        """``(X - mean) / scale`` as a new C-contiguous array of ``dtype`` (computed in float64)."""
+        return np.ascontiguousarray((X - self.mean) / self.scale, dtype=dtype)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Standardization)
+            and np.array_equal(self.mean, other.mean)
+            and np.array_equal(self.scale, other.scale)
+        )
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Standardization(mean={self.mean.tolist()}, scale={self.scale.tolist()})"
+
+
+def _vector(values, name):
+    try:
+        vector = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of numbers; got {values!r}") from None
+    if vector.ndim != 1 or vector.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {vector.shape}")
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{name} must be finite")
+    vector.flags.writeable = False
+    return vector
