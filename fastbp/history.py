@@ -48,6 +48,46 @@ class History(Mapping):
     def __len__(self):
         return len(self._metrics)
 
+    def plot(self, path=None):
+        """Draw the loss (and any validation loss) per epoch, and the other metrics beside it.
+
+        Needs matplotlib (``pip install "fastbp[plot]"``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the figure; the format follows the extension (``.png``, ``.svg``,
+            ``.pdf``).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError:
+            raise ImportError(
+                'History.plot needs matplotlib, which is not installed: pip install "fastbp[plot]"'
+            ) from None
+        losses = [name for name in self._metrics if name.endswith("loss")]
+        others = [name for name in self._metrics if name not in losses]
+        figure = Figure(figsize=(6.4 * (1 + bool(others)), 4.0), layout="constrained")
+        FigureCanvasAgg(figure)  # renders without a display, whatever pyplot's backend
+        panels = figure.subplots(1, 1 + bool(others), squeeze=False)[0]
+        epochs = np.arange(1, self.epochs + 1)
+        for panel, names in zip(panels, (losses, others), strict=False):
+            for name in names:
+                panel.plot(epochs, self._metrics[name], label=name)
+            panel.set_xlabel("epoch")
+            panel.legend()
+        panels[0].set_ylabel("loss")
+        if losses and self.epochs > 1 and all(np.all(self._metrics[n] > 0) for n in losses):
+            panels[0].set_yscale("log")
+        if path is not None:
+            figure.savefig(path)
+        return figure
+
     def __repr__(self):
         last = ", ".join(f"{k}={v[-1]:.6g}" for k, v in self._metrics.items() if len(v))
         return f"History(epochs={self.epochs}{', last: ' + last if last else ''})"
