@@ -184,3 +184,63 @@ def test_progress_bar_reports_epochs_and_rate_when_asked(capsys):
     assert "50/50 epochs" in line and "epochs/s" in line and "loss" in line
     Trainer(net).fit(X, Y, epochs=50)  # automatic: not a terminal here, so silent
     assert capsys.readouterr().err == ""
+
+
+def test_a_fit_hands_the_kernel_x_itself_when_it_is_already_contiguous_and_of_its_dtype(
+    monkeypatch,
+):
+    from fastbp import _kernels
+
+    seen = []
+    choose_kernel = _kernels.kernel_and_scratch
+
+    def spying(name, network, batch_size):
+        kernel, size = choose_kernel(name, network, batch_size)
+
+        def spy(params, layout, X, *rest):
+            seen.append(X)
+            return kernel(params, layout, X, *rest)
+
+        return spy, size
+
+    monkeypatch.setattr(_kernels, "kernel_and_scratch", spying)
+    for dtype in (np.float64, np.float32):
+        inputs = np.ascontiguousarray(X, dtype=dtype)
+        net = Network([3, 4, 2], seed=0, dtype=dtype)
+        Trainer(net).fit(inputs, Y, epochs=3)
+        assert seen and all(x is inputs for x in seen)
+        seen.clear()
+
+
+def test_read_only_memory_mapped_data_trains_and_is_never_written(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    before = path.read_bytes()
+    mapped = np.load(path, mmap_mode="r")
+    assert not mapped.flags.writeable
+    net = Network([3, 4, 2], seed=0)
+    history = Trainer(net, seed=0).fit(mapped, Y, epochs=5)
+    twin = Network([3, 4, 2], seed=0)
+    np.testing.assert_array_equal(
+        history["loss"], Trainer(twin, seed=0).fit(X, Y, epochs=5)["loss"]
+    )
+    np.testing.assert_array_equal(net.params, twin.params)
+    del mapped
+    assert path.read_bytes() == before
+
+
+def test_pandas_frames_and_series_are_accepted():
+    import pandas  # installed by the test extra
+
+    frame = pandas.DataFrame(X, columns=["a", "b", "c"])
+    labels = pandas.Series(np.arange(20) % 3)
+    net = Network([3, 4, 3], activations=["relu", "softmax"], seed=0)
+    twin = net.copy()
+    settings = {"loss": "cross_entropy", "seed": 1}
+    from_pandas = Trainer(net, **settings).fit(frame, labels, epochs=4)
+    from_numpy = Trainer(twin, **settings).fit(X, labels.to_numpy(), epochs=4)
+    np.testing.assert_array_equal(from_pandas["loss"], from_numpy["loss"])
+    np.testing.assert_array_equal(net.predict(frame), twin.predict(X))
+    mixed = frame.assign(c=["x"] * 20)
+    with pytest.raises(TypeError, match="X must be a numeric array; got dtype object"):
+        Trainer(net).fit(mixed, labels)
