@@ -177,3 +177,10 @@ def test_plot_without_matplotlib_says_how_to_get_it(monkeypatch, tmp_path):
     history = fastbp.History({"loss": [1.0, 0.5]})
     with pytest.raises(ImportError, match=r'pip install "fastbp\[plot\]"'):
         history.plot(tmp_path / "x.png")
+
+
+def test_scikit_learn_datasets_without_scikit_learn_say_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(ImportError, match=r'bundled with scikit-learn.*"fastbp\[datasets\]"'):
+        datasets.load("iris")
+    assert datasets.load("xor").X.shape == (4, 3)  # the tutorials' data needs nothing
