@@ -35,6 +35,21 @@ CSV_RECIPE = {
     "epochs": 100,
     "metrics": ["mae"],
 }
+# Options that replace the recipe's setting of the same name when given.
+RECIPE_OPTIONS = (
+    "activation",
+    "output_activation",
+    "loss",
+    "epochs",
+    "learning_rate",
+    "reduction",
+    "shuffle",
+    "seed",
+    "init",
+    "bias",
+    "kernel",
+    "standardize",
+)
 UNSET = object()  # an option not given, where None is a value (--batch-size full)
 _USAGE_ERRORS = (ValueError, TypeError, ImportError, OSError, ModelFileError)
 
@@ -144,10 +159,7 @@ def _names(text):
 def _train(args):
     dataset = _training_data(args)
     recipe = dict(CSV_RECIPE) if args.data else dict(dataset.recipe)
-    for key in ("activation", "output_activation", "loss", "epochs", "learning_rate"):
-        if getattr(args, key) is not None:
-            recipe[key] = getattr(args, key)
-    for key in ("reduction", "shuffle", "seed", "init", "bias", "kernel", "standardize"):
+    for key in RECIPE_OPTIONS:
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     if args.batch_size is not UNSET:

@@ -89,19 +89,22 @@ def npy(array, allow_pickle=False):
     return buffer.getvalue()
 
 
+NETWORK_SPEC = {
+    "sizes": [2, 3, 1],
+    "activations": ["relu", "identity"],
+    "bias": [True, True],
+    "init": "glorot",
+    "seed": 0,
+    "dtype": "float64",
+}
+
+
 def valid_members(**changes):
     net = Network([2, 3, 1], seed=0)
     header = {
         "format": "fastbp-model",
         "version": 1,
-        "network": {
-            "sizes": [2, 3, 1],
-            "activations": ["relu", "identity"],
-            "bias": [True, True],
-            "init": "glorot",
-            "seed": 0,
-            "dtype": "float64",
-        },
+        "network": NETWORK_SPEC,
         "n_params": 13,
         "scaling": False,
         "metadata": {"fits": []},
@@ -144,12 +147,10 @@ BAD_FILES = {
             valid_members(
                 header={
                     "network": {
+                        **NETWORK_SPEC,
                         "sizes": [10**6, 10**6],
                         "activations": ["identity"],
                         "bias": [False],
-                        "init": "glorot",
-                        "seed": 0,
-                        "dtype": "float64",
                     },
                     "n_params": 10**12,
                 }
@@ -193,18 +194,7 @@ BAD_FILES = {
     ),
     "unknown activation": (
         archive_bytes(
-            valid_members(
-                header={
-                    "network": {
-                        "sizes": [2, 3, 1],
-                        "activations": ["relu", "swish"],
-                        "bias": [True, True],
-                        "init": "glorot",
-                        "seed": 0,
-                        "dtype": "float64",
-                    }
-                }
-            )
+            valid_members(header={"network": {**NETWORK_SPEC, "activations": ["relu", "swish"]}})
         ),
         "the header's network is invalid: activations must be one of",
     ),
