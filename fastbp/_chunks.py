@@ -22,6 +22,7 @@ from fastbp.kernels import codes
 CHUNK_SECONDS = 0.2
 FIRST_CHUNK_VISITS = 1 << 14  # example visits in the first chunk, before the rate is known
 MAX_GROWTH = 16  # a chunk is at most this many times longer than the one before
+CHECK_EVERY = 16  # epochs between the kernels' scans of the parameters for non-finite values
 
 
 @dataclasses.dataclass
@@ -34,8 +35,8 @@ class Outcome:
 
 
 def run(train_chunk, params, rng_state, table, n_samples, on_chunk=None):
-    """Train ``table.shape[0]`` epochs by calling ``train_chunk(rows)`` on row blocks of
-    ``table``; ``train_chunk`` returns the epochs it trained (fewer on divergence).
+    """Train ``table.shape[0]`` epochs by calling ``train_chunk(rows, check_every)`` on row
+    blocks of ``table``; it returns the epochs it trained (fewer on divergence).
 
     ``params`` and ``rng_state`` are the arrays the kernel updates. On divergence they are
     rewound to the end of the last finite epoch. ``on_chunk(done)`` is called after each chunk.
@@ -48,14 +49,19 @@ def run(train_chunk, params, rng_state, table, n_samples, on_chunk=None):
             start, stop = done, min(done + chunk, total)
             params_before, rng_before = params.copy(), rng_state.copy()
             started = time.perf_counter()
-            trained = int(train_chunk(table[start:stop]))
+            trained = int(train_chunk(table[start:stop], CHECK_EVERY))
             elapsed = time.perf_counter() - started
             if trained < stop - start:
-                divergence = _diagnose(table, start + trained, params)
+                # The kernel noticed at epoch ``trained``; the parameters may have gone
+                # non-finite up to CHECK_EVERY epochs before. Kernels are deterministic, so a
+                # replay checking every epoch finds the first, then one more rewinds to it.
                 params[:], rng_state[:] = params_before, rng_before
-                if trained and train_chunk(table[start : start + trained]) != trained:
+                first = int(train_chunk(table[start : start + trained + 1], 1))
+                divergence = _diagnose(table, start + first, params)
+                params[:], rng_state[:] = params_before, rng_before
+                if first and train_chunk(table[start : start + first], 1) != first:
                     raise RuntimeError("replaying the finite epochs of a chunk diverged")
-                return Outcome(start + trained, divergence=divergence)
+                return Outcome(start + first, divergence=divergence)
             done = stop
             if on_chunk is not None:
                 on_chunk(done)

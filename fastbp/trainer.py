@@ -173,7 +173,8 @@ class Trainer:
             scratch = aligned_zeros(scratch_size, network.dtype)
             layout = network.layout
 
-            def train_chunk(rows):
+            def train_chunk(rows, check_every):
+                options[codes.CHECK_EVERY] = check_every
                 return kernel(params, layout, X, Y, settings, options, scratch, rng_state, rows)
 
             def on_chunk(done):

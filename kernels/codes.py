@@ -45,4 +45,7 @@ SETTINGS_SIZE = 4
 LOSS_CODE = 0
 BATCH_SIZE = 1
 SHUFFLE = 2
-OPTIONS_SIZE = 3
+# Parameters are checked for non-finite values every CHECK_EVERY epochs and at a call's last
+# epoch (the loss every epoch): see kernels.layers.epoch_is_finite.
+CHECK_EVERY = 3
+OPTIONS_SIZE = 4

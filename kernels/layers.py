@@ -156,15 +156,21 @@ def output_delta(acts, deltas, start, n_outputs, loss_code, out_code):
 
 
 @njit(**HELPER_OPTIONS)
-def epoch_is_finite(history, epoch, params):
-    """Whether row ``epoch`` of the history has a finite loss and every parameter is finite.
+def epoch_is_finite(history, epoch, params, check_params):
+    """Whether row ``epoch`` of the history has a finite loss and, if ``check_params``, every
+    parameter is finite.
 
-    A kernel stops at the first epoch where this fails (divergence), and returns the number of
-    epochs before it. ``v - v`` is 0 for a finite ``v`` and NaN otherwise; or-ing the
-    comparisons (rather than branching per value) lets LLVM vectorize the scan.
+    A kernel stops at the first epoch where this fails (divergence) and returns its index.
+    Kernels scan the parameters every ``options[CHECK_EVERY]`` epochs and on a call's last
+    epoch, so a call never ends on unchecked parameters: on a 4-example data set a scan every
+    epoch cost 15%. The caller finds the exact epoch by replaying with an interval of 1.
+    ``v - v`` is 0 for a finite ``v`` and NaN otherwise; or-ing the comparisons (rather than
+    branching per value) lets LLVM vectorize the scan.
     """
     if not np.isfinite(history[epoch, codes.LOSS]):
         return False
+    if not check_params:
+        return True
     non_finite = False
     for p in range(params.shape[0]):
         value = params[p]

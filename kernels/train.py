@@ -6,14 +6,15 @@ params    flat parameter vector (float32 or float64), updated in place
 layout    uint64 table, one row per weight layer (columns in ``codes``)
 X, Y      C-contiguous (n_samples, n_inputs) and (n_samples, n_outputs), params' dtype
 settings  params' dtype: learning rate, batch divisors, log clip (entries in ``codes``)
-options   int64: loss code, batch size, shuffle flag (entries in ``codes``)
+options   int64: loss code, batch size, shuffle flag, divergence check interval (``codes``)
 scratch   params' dtype: activations, deltas, then (mini-batch only) one gradient vector
 rng_state uint64[1], the shuffle generator's state, advanced in place
 history   float64 (epochs, HISTORY_COLUMNS), one row written per epoch
 
 Returns the number of epochs trained. That is ``history.shape[0]`` unless the fit diverged:
-at the first epoch whose loss or parameters are not finite the kernel stops and returns that
-epoch's index (its history row is written; ``params`` hold its non-finite values). The caller
+at the first epoch whose loss, or parameters where checked (every ``CHECK_EVERY`` epochs and
+at the last), are not finite the kernel stops and returns that epoch's index (its history
+row is written; ``params`` hold its non-finite values). The caller
 runs the fit in chunks of epochs, one call each: state carries over between calls only
 through ``params`` and ``rng_state``.
 
@@ -60,6 +61,9 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
     loss_code = options[codes.LOSS_CODE]
     batch_size = options[codes.BATCH_SIZE]
     shuffle = options[codes.SHUFFLE] != 0
+    check_every = options[codes.CHECK_EVERY]
+    next_check = check_every - 1  # the next epoch whose parameters are checked
+    last_epoch = history.shape[0] - 1
     per_example = batch_size == 1
     if per_example:
         # w + (-lr) * g rounds exactly as w - lr * g, so the step goes straight into params.
@@ -144,6 +148,9 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
-        if not epoch_is_finite(history, epoch, params):
+        check_params = epoch == next_check or epoch == last_epoch
+        if check_params:
+            next_check += check_every
+        if not epoch_is_finite(history, epoch, params, check_params):
             return epoch
     return history.shape[0]

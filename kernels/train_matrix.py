@@ -48,6 +48,9 @@ def train_matrix(params, layout, X, Y, settings, options, scratch, rng_state, hi
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
     shuffle = options[codes.SHUFFLE] != 0
+    check_every = options[codes.CHECK_EVERY]
+    next_check = check_every - 1  # the next epoch whose parameters are checked
+    last_epoch = history.shape[0] - 1
     output_block = block * layout[last, codes.OUTPUT_OFFSET]
 
     order = np.arange(n_samples)
@@ -150,6 +153,9 @@ def train_matrix(params, layout, X, Y, settings, options, scratch, rng_state, hi
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
-        if not epoch_is_finite(history, epoch, params):
+        check_params = epoch == next_check or epoch == last_epoch
+        if check_params:
+            next_check += check_every
+        if not epoch_is_finite(history, epoch, params, check_params):
             return epoch
     return history.shape[0]

@@ -50,6 +50,9 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
     loss_code = options[codes.LOSS_CODE]
     batch_size = options[codes.BATCH_SIZE]
     shuffle = options[codes.SHUFFLE] != 0
+    check_every = options[codes.CHECK_EVERY]
+    next_check = check_every - 1
+    last_epoch = history.shape[0] - 1
 {load}
 
     order = np.arange(n_samples)
@@ -64,7 +67,10 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
-        if not np.isfinite(history[epoch, codes.LOSS]) or {non_finite} != zero:
+        check_params = epoch == next_check or epoch == last_epoch
+        if check_params:
+            next_check += check_every
+        if not np.isfinite(history[epoch, codes.LOSS]) or (check_params and {non_finite} != zero):
 {store_early}
             return epoch
 {store}
