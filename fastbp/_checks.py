@@ -23,9 +23,15 @@ def as_inputs(values, name, dtype, n_columns):
     return _finish_matrix(array, name, dtype, n_columns, "(n_samples, n_inputs)")
 
 
-def as_targets(values, name, dtype, n_columns):
-    """``values`` as a C-contiguous (n_samples, n_columns) array; 1-D is allowed for one output."""
+def as_targets(values, name, dtype, n_columns, labels=False):
+    """``values`` as a C-contiguous (n_samples, n_columns) array; 1-D is allowed for one output.
+
+    With ``labels``, 1-D integer ``values`` for several outputs are class labels, one-hot
+    encoded.
+    """
     array = _numeric_array(values, name)
+    if labels and array.ndim == 1 and n_columns > 1 and np.issubdtype(array.dtype, np.integer):
+        return one_hot(array, name, dtype, n_columns)
     if array.ndim == 1:
         if n_columns != 1:
             raise ValueError(

@@ -25,11 +25,7 @@ def evaluate(network, X, y, loss="squared_error"):
     """
     choose(loss, LOSSES, "loss")
     outputs = network.predict(X)
-    y_array = np.asarray(y)
-    if y_array.ndim == 1 and network.n_outputs > 1 and np.issubdtype(y_array.dtype, np.integer):
-        targets = _checks.one_hot(y_array, "y", network.dtype, network.n_outputs)
-    else:
-        targets = _checks.as_targets(y, "y", network.dtype, network.n_outputs)
+    targets = _checks.as_targets(y, "y", network.dtype, network.n_outputs, labels=True)
     if targets.shape[0] != outputs.shape[0]:
         raise ValueError(
             f"X and y must hold the same number of samples; got {outputs.shape[0]} and "

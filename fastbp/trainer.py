@@ -221,16 +221,8 @@ class Trainer:
         """``y`` checked against the network and loss; class labels one-hot encoded."""
         network = self.network
         n_outputs = network.n_outputs
-        labels = np.asarray(y) if not hasattr(y, "dtype") else y
-        if (
-            self.loss == "cross_entropy"
-            and n_outputs > 1
-            and getattr(labels, "ndim", 0) == 1
-            and np.issubdtype(labels.dtype, np.integer)
-        ):
-            Y = _checks.one_hot(labels, "y", network.dtype, n_outputs)
-        else:
-            Y = _checks.as_targets(y, "y", network.dtype, n_outputs)
+        labels = self.loss == "cross_entropy"
+        Y = _checks.as_targets(y, "y", network.dtype, n_outputs, labels=labels)
         if Y.shape[0] != n_samples:
             raise ValueError(
                 f"X and y must hold the same number of samples; got {n_samples} and {Y.shape[0]}"

@@ -46,6 +46,6 @@ LOSS_CODE = 0
 BATCH_SIZE = 1
 SHUFFLE = 2
 # Parameters are checked for non-finite values every CHECK_EVERY epochs and at a call's last
-# epoch (the loss every epoch): see kernels.layers.epoch_is_finite.
+# epoch (the loss every epoch): see kernels.layers.check_epoch.
 CHECK_EVERY = 3
 OPTIONS_SIZE = 4

@@ -32,8 +32,8 @@ from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
 from fastbp.kernels.layers import (
     WIDE,
+    check_epoch,
     derivative,
-    epoch_is_finite,
     forward,
     output_delta,
     record_epoch,
@@ -63,7 +63,6 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
     shuffle = options[codes.SHUFFLE] != 0
     check_every = options[codes.CHECK_EVERY]
     next_check = check_every - 1  # the next epoch whose parameters are checked
-    last_epoch = history.shape[0] - 1
     per_example = batch_size == 1
     if per_example:
         # w + (-lr) * g rounds exactly as w - lr * g, so the step goes straight into params.
@@ -148,9 +147,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
-        check_params = epoch == next_check or epoch == last_epoch
-        if check_params:
-            next_check += check_every
-        if not epoch_is_finite(history, epoch, params, check_params):
+        finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
+        if not finite:
             return epoch
     return history.shape[0]

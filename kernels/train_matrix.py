@@ -20,8 +20,8 @@ from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
 from fastbp.kernels.layers import (
     activation,
+    check_epoch,
     derivative,
-    epoch_is_finite,
     output_delta,
     record_epoch,
     score_example,
@@ -50,7 +50,6 @@ def train_matrix(params, layout, X, Y, settings, options, scratch, rng_state, hi
     shuffle = options[codes.SHUFFLE] != 0
     check_every = options[codes.CHECK_EVERY]
     next_check = check_every - 1  # the next epoch whose parameters are checked
-    last_epoch = history.shape[0] - 1
     output_block = block * layout[last, codes.OUTPUT_OFFSET]
 
     order = np.arange(n_samples)
@@ -153,9 +152,7 @@ def train_matrix(params, layout, X, Y, settings, options, scratch, rng_state, hi
         record_epoch(
             history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
-        check_params = epoch == next_check or epoch == last_epoch
-        if check_params:
-            next_check += check_every
-        if not epoch_is_finite(history, epoch, params, check_params):
+        finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
+        if not finite:
             return epoch
     return history.shape[0]

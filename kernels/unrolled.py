@@ -161,7 +161,7 @@ def kernel_source(layout, per_example):
 
 
 def _balanced_sum(terms):
-    """``terms`` added as a balanced tree: the divergence check of kernels.layers.epoch_is_finite
+    """``terms`` added as a balanced tree: the divergence check of kernels.layers.check_epoch
     (``w - w`` is 0 for a finite ``w``, NaN otherwise) without a chain of dependent adds."""
     while len(terms) > 1:
         pairs = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2], strict=False)]
