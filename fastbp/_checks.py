@@ -80,6 +80,22 @@ def check_positive_finite(value, name):
     return value
 
 
+def check_real(value, name, low=-np.inf, high=np.inf, include_low=True, include_high=False):
+    """``value`` as a float in the interval from ``low`` to ``high`` (closed at each end where
+    ``include_low`` / ``include_high``); infinities and NaN are never accepted."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}")
+    value = float(value)
+    inside = (value >= low if include_low else value > low) and (
+        value <= high if include_high else value < high
+    )
+    if not (np.isfinite(value) and inside):
+        interval = "[" if include_low else "("
+        interval += f"{low:g}, {high:g}" + ("]" if include_high else ")")
+        raise ValueError(f"{name} must be a finite number in {interval}; got {value}")
+    return value
+
+
 def check_count(value, name, minimum):
     """``value`` as a Python int no smaller than ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -11,8 +11,12 @@ class History(Mapping):
     ``history["loss"]`` is the epoch's mean per-example loss; the other entries are the metrics
     the fit was asked for (``"sse"``, ``"mse"``, ``"mae"``, ``"accuracy"``). Each is measured
     in the forward pass that trained on each example, before that example's (or its batch's)
-    update, which is what the tutorials print. ``interrupted`` is True when Ctrl-C stopped the
-    fit before its last epoch.
+    update, which is what the tutorials print. A fit with validation data adds ``"val_loss"``
+    and ``"val_<metric>"``, measured after each epoch as ``predict`` sees the data.
+
+    ``interrupted`` is True when Ctrl-C stopped the fit before its last epoch, ``stopped``
+    when early stopping or a callback did; ``best_epoch`` is the epoch (from 0) with the best
+    monitored loss when early stopping ran, else None.
 
     Examples
     --------
@@ -21,8 +25,10 @@ class History(Mapping):
     (2, 0.25)
     """
 
-    def __init__(self, metrics, interrupted=False):
+    def __init__(self, metrics, interrupted=False, stopped=False, best_epoch=None):
         self.interrupted = bool(interrupted)
+        self.stopped = bool(stopped)
+        self.best_epoch = best_epoch
         self._metrics = {}
         for name, values in metrics.items():
             array = np.array(values, dtype=np.float64)

@@ -8,8 +8,11 @@ Per-example SGD is simply batches of one example. Every delta is computed with t
 from before the batch's update; metrics come from the same forward pass, before the update.
 """
 
+import math
+
 import numpy as np
 
+from fastbp import optimizers, schedules
 from fastbp.errors import DivergenceError
 from fastbp.history import History
 
@@ -70,13 +73,20 @@ def output_delta(O, T, activation, loss):
     return E * DERIVATIVES[activation](O)
 
 
-def gradients(weights, biases, activations, X, T, loss):
+def gradients(
+    weights, biases, activations, X, T, loss, sample_weight=None, clip_value=None, dropout=None
+):
     """The summed gradient of a batch, and its forward pass.
 
-    Returns ``(weight_gradients, bias_gradients, layers)``.
+    ``sample_weight`` scales each example's output delta; ``clip_value`` clips every delta
+    as soon as it is computed; ``dropout`` is a pair ``(rate, generator)`` for inverted dropout
+    on the hidden layers. Returns ``(weight_gradients, bias_gradients, layers)``.
     """
-    layers = forward(weights, biases, activations, X)
+    layers, undropped, masks = training_forward(weights, biases, activations, X, dropout)
     delta = output_delta(layers[-1], T, activations[-1], loss)
+    if sample_weight is not None:
+        delta = delta * sample_weight[:, None]
+    delta = clip(delta, clip_value)
     weight_grads = [None] * len(weights)
     bias_grads = [None] * len(weights)
     for l in reversed(range(len(weights))):
@@ -84,8 +94,47 @@ def gradients(weights, biases, activations, X, T, loss):
         if biases[l] is not None:
             bias_grads[l] = delta.sum(axis=0)
         if l > 0:
-            delta = (delta @ weights[l].T) * DERIVATIVES[activations[l - 1]](layers[l])
+            delta = (delta @ weights[l].T) * DERIVATIVES[activations[l - 1]](undropped[l])
+            if masks[l] is not None:
+                delta = delta * masks[l]
+            delta = clip(delta, clip_value)
     return weight_grads, bias_grads, layers
+
+
+def training_forward(weights, biases, activations, X, dropout=None):
+    """``forward`` with inverted dropout on the hidden layers when ``dropout`` is a pair
+    ``(rate, generator)``: each unit of each row is kept when a uniform draw (layer by layer,
+    row by row, unit by unit) is at least ``rate``, and scaled by ``1 / (1 - rate)``.
+
+    Returns the layers as the next layer sees them, the layers before dropout, and the masks
+    (None where nothing is dropped).
+    """
+    if dropout is None:
+        layers = forward(weights, biases, activations, X)
+        return layers, layers, [None] * len(layers)
+    rate, generator = dropout
+    dtype = X.dtype
+    scale = dtype.type(1 / (1 - rate))
+    layers, undropped, masks = [X], [X], [None]
+    with np.errstate(over="ignore"):
+        for l, (W, b, name) in enumerate(zip(weights, biases, activations, strict=True)):
+            z = layers[-1] @ W
+            if b is not None:
+                z = z + b
+            a = ACTIVATIONS[name](z)
+            undropped.append(a)
+            if l < len(weights) - 1:
+                draws = np.array([generator.uniform() for _ in range(a.size)]).reshape(a.shape)
+                masks.append(np.where(draws >= rate, scale, dtype.type(0)).astype(dtype))
+                a = a * masks[-1]
+            else:
+                masks.append(None)
+            layers.append(a)
+    return layers, undropped, masks
+
+
+def clip(values, limit):
+    return values if limit is None else np.clip(values, -limit, limit)
 
 
 def example_losses(O, T, activation, loss):
@@ -125,16 +174,33 @@ def fit(
     loss="squared_error",
     shuffle=False,
     seed=0,
+    optimizer=None,
+    schedule=None,
+    l2=0.0,
+    l2_biases=False,
+    dropout=0.0,
+    clip_value=None,
+    clip_norm=None,
+    sample_weight=None,
+    validation_data=None,
+    patience=None,
+    min_delta=0.0,
+    restore_best=True,
 ):
     """Train copies of ``weights`` and ``biases``; return them and the history.
 
-    ``batch_size`` None is full batch. Returns ``(weights, biases, history)`` where history
-    maps each name in ``METRIC_NAMES`` to an array with one entry per epoch.
+    ``batch_size`` None is full batch. ``optimizer`` and ``schedule`` are objects of
+    ``fastbp.optimizers`` and ``fastbp.schedules`` (plain SGD and a constant rate when None);
+    the other arguments mean what they mean to ``Trainer`` and ``Trainer.fit``. Returns
+    ``(weights, biases, history)`` where history maps each name in ``METRIC_NAMES`` (and,
+    with validation data, each with a ``val_`` prefix) to an array with one entry per epoch.
 
     The first epoch whose loss, or any parameter after its updates, is not finite raises
     ``DivergenceError``: its ``history`` holds the epochs before, and it carries the weights
     and biases from the end of the last finite epoch as ``weights`` and ``biases``.
     """
+    optimizer = optimizers.SGD() if optimizer is None else optimizer
+    schedule = schedules.Constant() if schedule is None else schedule
     dtype = X.dtype
     weights = [W.copy() for W in weights]
     biases = [None if b is None else b.copy() for b in biases]
@@ -142,53 +208,198 @@ def fit(
     n_samples, n_outputs = Y.shape
     batch_size = n_samples if batch_size is None else batch_size
     generator = SplitMix64(seed)
-    history = {name: [] for name in METRIC_NAMES}
+    names = METRIC_NAMES + (tuple("val_" + n for n in METRIC_NAMES) if validation_data else ())
+    history = {name: [] for name in names}
+    update = Update(optimizer, weights, biases, l2, l2_biases, clip_norm, dtype)
+    plateau = {"rate": float(learning_rate), "best": np.inf, "wait": 0}
+    best = {"loss": np.inf, "weights": None, "biases": None, "wait": 0}
 
     # Overflow and NaN are what divergence detection reports, once, below: no warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(epochs):
             finite_weights = [W.copy() for W in weights]
             finite_biases = [None if b is None else b.copy() for b in biases]
+            rate = epoch_learning_rate(schedule, learning_rate, epoch, plateau["rate"])
             order = epoch_order(n_samples, shuffle, generator)
-            loss_sum = sse = sae = n_correct = 0.0
+            tallies = np.zeros(4)
             for start in range(0, n_samples, batch_size):
                 batch = order[start : start + batch_size]
+                batch_weight = None if sample_weight is None else sample_weight[batch]
                 weight_grads, bias_grads, layers = gradients(
-                    weights, biases, activations, X[batch], Y[batch], loss
+                    weights,
+                    biases,
+                    activations,
+                    X[batch],
+                    Y[batch],
+                    loss,
+                    batch_weight,
+                    clip_value,
+                    (dropout, generator) if dropout else None,
                 )
-                O, T = layers[-1], Y[batch]
-                E = (O - T).astype(np.float64)
-                loss_sum += float(np.sum(example_losses(O, T, activations[-1], loss)))
-                sse += float(np.sum(E**2))
-                sae += float(np.sum(np.abs(E)))
-                n_correct += float(np.sum(correct(O, T)))
+                tallies += scores(layers[-1], Y[batch], activations[-1], loss, batch_weight)
+                divisor = dtype.type(len(batch) if reduction == "mean" else 1)
+                update(weights, biases, weight_grads, bias_grads, divisor, rate)
+            record(history, "", tallies, n_samples, n_outputs)
+            monitored = history["loss"][-1]
+            if validation_data:
+                X_val, Y_val = validation_data
+                O = predict(weights, biases, activations, X_val)
+                tallies = scores(O, Y_val, activations[-1], loss)
+                record(history, "val_", tallies, X_val.shape[0], n_outputs)
+                monitored = history["val_loss"][-1]
+            check_finite(epoch, history, weights, biases, finite_weights, finite_biases)
 
-                divisor = len(batch) if reduction == "mean" else 1
-                for l in range(len(weights)):
-                    weights[l] -= learning_rate * (weight_grads[l] / dtype.type(divisor))
-                    if biases[l] is not None:
-                        biases[l] -= learning_rate * (bias_grads[l] / dtype.type(divisor))
-            history["loss"].append(loss_sum / n_samples)
-            history["sse"].append(sse)
-            history["mse"].append(sse / (n_samples * n_outputs))
-            history["mae"].append(sae / (n_samples * n_outputs))
-            history["accuracy"].append(n_correct / n_samples)
-            layers = zip(weights, biases, strict=True)
-            parameters = np.concatenate(
-                [p.ravel() for W, b in layers for p in (W, b) if p is not None]
-            )
-            if not (np.isfinite(history["loss"][-1]) and np.isfinite(parameters).all()):
-                loss_value = history["loss"][-1]
-                metric, value = (
-                    ("loss", loss_value)
-                    if not np.isfinite(loss_value)
-                    else ("params", parameters[~np.isfinite(parameters)][0])
-                )
-                before = {name: np.array(v[:-1]) for name, v in history.items()}
-                error = DivergenceError(epoch, metric, float(value), History(before))
-                error.weights, error.biases = finite_weights, finite_biases
-                raise error
+            if isinstance(schedule, schedules.Plateau):
+                threshold = float(dtype.type(schedule.threshold))
+                if monitored < plateau["best"] * (1.0 - threshold):
+                    plateau["best"], plateau["wait"] = monitored, 0
+                else:
+                    plateau["wait"] += 1
+                    if plateau["wait"] > schedule.patience:
+                        plateau["rate"] *= float(dtype.type(schedule.factor))
+                        plateau["wait"] = 0
+            if patience is not None:
+                if monitored < best["loss"] - float(dtype.type(min_delta)):
+                    best["loss"], best["wait"] = monitored, 0
+                    best["weights"] = [W.copy() for W in weights]
+                    best["biases"] = [None if b is None else b.copy() for b in biases]
+                else:
+                    best["wait"] += 1
+                    if best["wait"] >= patience:
+                        break
+    if patience is not None and restore_best and best["weights"] is not None:
+        weights, biases = best["weights"], best["biases"]
     return weights, biases, {name: np.array(v) for name, v in history.items()}
+
+
+def scores(O, T, activation, loss, sample_weight=None):
+    """The tallies of a batch: summed (weighted) loss, squared and absolute errors, and the
+    number of examples classified correctly."""
+    E = (O - T).astype(np.float64)
+    losses = example_losses(O, T, activation, loss)
+    if sample_weight is not None:
+        losses = sample_weight.astype(np.float64) * losses
+    return np.array([np.sum(losses), np.sum(E**2), np.sum(np.abs(E)), np.sum(correct(O, T))])
+
+
+def record(history, prefix, tallies, n_samples, n_outputs):
+    loss_sum, sse, sae, n_correct = tallies
+    history[prefix + "loss"].append(loss_sum / n_samples)
+    history[prefix + "sse"].append(sse)
+    history[prefix + "mse"].append(sse / (n_samples * n_outputs))
+    history[prefix + "mae"].append(sae / (n_samples * n_outputs))
+    history[prefix + "accuracy"].append(n_correct / n_samples)
+
+
+def check_finite(epoch, history, weights, biases, finite_weights, finite_biases):
+    """Raise ``DivergenceError`` if the epoch's loss or any parameter is not finite."""
+    parameters = np.concatenate(
+        [p.ravel() for W, b in zip(weights, biases, strict=True) for p in (W, b) if p is not None]
+    )
+    loss_value = history["loss"][-1]
+    if np.isfinite(loss_value) and np.isfinite(parameters).all():
+        return
+    metric, value = (
+        ("loss", loss_value)
+        if not np.isfinite(loss_value)
+        else ("params", parameters[~np.isfinite(parameters)][0])
+    )
+    before = {name: np.array(v[:-1]) for name, v in history.items() if name in METRIC_NAMES}
+    error = DivergenceError(epoch, metric, float(value), History(before))
+    error.weights, error.biases = finite_weights, finite_biases
+    raise error
+
+
+def epoch_learning_rate(schedule, learning_rate, epoch, plateau_rate):
+    """The schedule's learning rate for ``epoch`` (from 0), computed in float64 and rounded
+    to the dtype of ``learning_rate``."""
+    dtype = type(learning_rate)
+    if isinstance(schedule, schedules.InverseScaling):
+        return dtype(float(learning_rate) / (epoch + 1.0) ** float(dtype(schedule.power)))
+    if isinstance(schedule, schedules.Step):
+        factor = float(dtype(schedule.factor))
+        return dtype(float(learning_rate) * factor ** math.floor(epoch / schedule.every))
+    if isinstance(schedule, schedules.Plateau):
+        return dtype(plateau_rate)
+    return learning_rate
+
+
+class Update:
+    """The step of a batch on the flat vector of all parameters (each layer's weights, then
+    its bias): divide, add the L2 gradient, clip the norm, then the optimizer's rule."""
+
+    def __init__(self, optimizer, weights, biases, l2, l2_biases, clip_norm, dtype):
+        self.optimizer = optimizer
+        self.dtype = dtype
+        self.l2 = dtype.type(l2)
+        self.clip_norm = clip_norm
+        decayed = []
+        for W, b in zip(weights, biases, strict=True):
+            decayed.append(np.full(W.size, l2 != 0))
+            if b is not None:
+                decayed.append(np.full(b.size, l2 != 0 and l2_biases))
+        self.decayed = np.concatenate(decayed)
+        size = self.decayed.size
+        self.first = np.zeros(size, dtype)  # velocity, first moment, or previous gradient
+        self.second = np.zeros(size, dtype)  # second moment, or RPROP's step sizes
+        if isinstance(optimizer, optimizers.RPROP):
+            self.second[:] = optimizer.step_initial
+        self.steps = 0
+
+    def __call__(self, weights, biases, weight_grads, bias_grads, divisor, rate):
+        params = flatten(weights, biases)
+        g = flatten(weight_grads, bias_grads) / divisor
+        g = np.where(self.decayed, g + self.l2 * params, g)
+        if self.clip_norm is not None:
+            norm = np.sqrt(np.sum(g.astype(np.float64) ** 2))
+            if norm > self.clip_norm:
+                g = g * self.dtype.type(self.clip_norm / norm)
+        self.steps += 1
+        params = self.step(params, g, rate)
+        unflatten(params, weights, biases)
+
+    def step(self, w, g, rate):
+        optimizer, setting = self.optimizer, self.dtype.type
+        if isinstance(optimizer, optimizers.SGD) and optimizer.momentum == 0:
+            return w - rate * g
+        if isinstance(optimizer, optimizers.SGD):
+            momentum = setting(optimizer.momentum)
+            self.first = momentum * self.first - rate * g
+            if optimizer.nesterov:
+                return w + (momentum * self.first - rate * g)
+            return w + self.first
+        if isinstance(optimizer, optimizers.Adam):
+            beta_1, beta_2 = setting(optimizer.beta_1), setting(optimizer.beta_2)
+            t = self.steps
+            corrected = float(rate) * math.sqrt(1.0 - float(beta_2) ** t)
+            step_size = setting(corrected / (1.0 - float(beta_1) ** t))
+            self.first = beta_1 * self.first + (1 - beta_1) * g
+            self.second = beta_2 * self.second + (1 - beta_2) * (g * g)
+            return w - step_size * self.first / (np.sqrt(self.second) + setting(optimizer.epsilon))
+        # iRPROP-
+        agreement = g * self.first
+        grown = np.minimum(self.second * setting(optimizer.increase), setting(optimizer.step_max))
+        shrunk = np.maximum(self.second * setting(optimizer.decrease), setting(optimizer.step_min))
+        self.second = np.where(agreement > 0, grown, np.where(agreement < 0, shrunk, self.second))
+        g = np.where(agreement < 0, setting(0), g)
+        self.first = g
+        return w - np.sign(g) * self.second
+
+
+def flatten(weights, biases):
+    return np.concatenate(
+        [p.ravel() for W, b in zip(weights, biases, strict=True) for p in (W, b) if p is not None]
+    )
+
+
+def unflatten(vector, weights, biases):
+    """Write ``vector`` back into the ``weights`` and ``biases`` arrays, in place."""
+    at = 0
+    for W, b in zip(weights, biases, strict=True):
+        for p in (W, b):
+            if p is not None:
+                p[...] = vector[at : at + p.size].reshape(p.shape)
+                at += p.size
 
 
 class SplitMix64:
@@ -198,6 +409,10 @@ class SplitMix64:
 
     def __init__(self, seed):
         self.state = seed & self.MASK
+
+    def uniform(self):
+        """A float in [0, 1): the top 53 bits of the next output."""
+        return (self.next() >> 11) * 2.0**-53
 
     def next(self):
         self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK

@@ -32,14 +32,49 @@ SSE = 1
 MSE = 2
 MAE = 3
 ACCURACY = 4
-HISTORY_COLUMNS = 5
+# The same five on the validation data (the matrix kernel, when given validation data), in
+# columns VALIDATION + LOSS and on.
+VALIDATION = 5
+HISTORY_COLUMNS = 10
 
 # Entries of the float settings vector (in the network's dtype).
 LEARNING_RATE = 0
 BATCH_DIVISOR = 1  # what a full batch's summed gradient is divided by: 1 for "sum", k for "mean"
 LAST_BATCH_DIVISOR = 2  # the same for the last, possibly shorter, batch
 LOG_CLIP = 3  # probabilities are clipped to [LOG_CLIP, 1 - LOG_CLIP] before a logarithm
-SETTINGS_SIZE = 4
+# Settings of the features only the matrix kernel (and, for momentum and L2, the unrolled
+# kernel) runs; fastbp.optimizers, fastbp.schedules and Trainer fill them.
+MOMENTUM = 4
+BETA_1 = 5
+BETA_2 = 6
+EPSILON = 7
+RPROP_INCREASE = 8
+RPROP_DECREASE = 9
+RPROP_STEP_MIN = 10
+RPROP_STEP_MAX = 11
+L2 = 12
+CLIP_VALUE = 13  # 0: no clipping of deltas
+CLIP_NORM = 14  # 0: no clipping of the gradient's norm
+DROPOUT = 15  # the probability of dropping a hidden unit
+DROPOUT_SCALE = 16  # 1 / (1 - DROPOUT), what a kept unit is multiplied by
+SCHEDULE_POWER = 17  # invscaling: learning_rate / (epoch + 1) ** power
+SCHEDULE_FACTOR = 18  # step and plateau: what the learning rate is multiplied by
+SCHEDULE_THRESHOLD = 19  # plateau: a relative improvement smaller than this is none
+MIN_DELTA = 20  # early stopping: an improvement of the monitored loss smaller than this is none
+SETTINGS_SIZE = 21
+
+# Optimizer codes.
+SGD = 0
+MOMENTUM_SGD = 1
+NESTEROV = 2
+ADAM = 3
+RPROP = 4
+
+# Schedule codes.
+CONSTANT = 0
+INVSCALING = 1
+STEP = 2
+PLATEAU = 3
 
 # Entries of the integer options vector.
 LOSS_CODE = 0
@@ -48,4 +83,22 @@ SHUFFLE = 2
 # Parameters are checked for non-finite values every CHECK_EVERY epochs and at a call's last
 # epoch (the loss every epoch): see kernels.layers.check_epoch.
 CHECK_EVERY = 3
-OPTIONS_SIZE = 4
+OPTIMIZER = 4
+L2_BIASES = 5  # 1: the L2 penalty covers the biases too
+SCHEDULE = 6
+SCHEDULE_EVERY = 7  # step: epochs between reductions; plateau: patience in epochs
+PATIENCE = 8  # early stopping: epochs without improvement before the fit stops; 0: never
+OPTIONS_SIZE = 9
+
+# Entries of the float64 counters vector: the state of a fit that is not a parameter vector,
+# carried from one chunk of epochs (one kernel call) to the next.
+EPOCH = 0  # epochs trained by this trainer, across fits: what schedules count
+STEP_COUNT = 1  # updates made, across fits: Adam's bias correction counts them
+RATE = 2  # the learning rate of the plateau schedule, as reduced so far
+PLATEAU_BEST = 3
+PLATEAU_WAIT = 4
+BEST_LOSS = 5  # early stopping, per fit: the best monitored loss, its epoch, epochs since
+BEST_EPOCH = 6
+WAIT = 7
+STOPPED = 8  # 1 once early stopping has ended the fit
+COUNTERS_SIZE = 9

@@ -183,10 +183,11 @@ def check_epoch(history, epoch, params, next_check, check_every):
 
 
 @njit(**HELPER_OPTIONS)
-def record_epoch(history, epoch, n_samples, n_outputs, loss, squared, absolute, n_correct):
-    """Write row ``epoch`` of the history from the epoch's tallies over its examples."""
-    history[epoch, codes.LOSS] = loss / n_samples
-    history[epoch, codes.SSE] = squared
-    history[epoch, codes.MSE] = squared / (n_samples * n_outputs)
-    history[epoch, codes.MAE] = absolute / (n_samples * n_outputs)
-    history[epoch, codes.ACCURACY] = n_correct / n_samples
+def record_epoch(history, epoch, column, n_samples, n_outputs, loss, squared, absolute, n_correct):
+    """Write row ``epoch`` of the history from the epoch's tallies over its examples: the
+    training metrics with ``column`` 0, the validation metrics with ``codes.VALIDATION``."""
+    history[epoch, column + codes.LOSS] = loss / n_samples
+    history[epoch, column + codes.SSE] = squared
+    history[epoch, column + codes.MSE] = squared / (n_samples * n_outputs)
+    history[epoch, column + codes.MAE] = absolute / (n_samples * n_outputs)
+    history[epoch, column + codes.ACCURACY] = n_correct / n_samples

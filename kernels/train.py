@@ -145,7 +145,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                     params[p] -= learning_rate * (target[p] / divisor)
 
         record_epoch(
-            history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
+            history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
         finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
         if not finite:

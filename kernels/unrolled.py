@@ -36,7 +36,7 @@ from fastbp.kernels.shuffle import shuffle_in_place
 
 
 @njit(**JIT_OPTIONS)
-def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
+def train(params, layout, X, Y, settings, options, scratch, {moments}rng_state, history):
     n_samples = X.shape[0]
     out_start = np.uint64({out_start})
     n_outputs = np.uint64({n_outputs})
@@ -46,6 +46,8 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
     one = params.dtype.type(1.0)
     learning_rate = settings[codes.LEARNING_RATE]
     step = -learning_rate
+    momentum = settings[codes.MOMENTUM]
+    l2 = settings[codes.L2]
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
     batch_size = options[codes.BATCH_SIZE]
@@ -65,7 +67,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         n_correct = 0
 {loop}
         record_epoch(
-            history, epoch, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
+            history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
         check_params = epoch == next_check or epoch == last_epoch
         if check_params:
@@ -107,6 +109,11 @@ output_delta(acts, deltas, out_start, n_outputs, loss_code, {out_code})"""
 
 _loaded = {}  # module name -> the compiled kernel, once per process and layout
 
+# What the unrolled kernel runs besides plain SGD (``kernel_for``'s ``update``): the optimizer
+# code (SGD, MOMENTUM_SGD or NESTEROV), whether there is an L2 penalty, and whether it covers
+# the biases.
+UPDATE_OPTIMIZERS = (codes.SGD, codes.MOMENTUM_SGD, codes.NESTEROV)
+
 
 def supports(layout):
     """Whether ``layout`` is small enough to unroll (and has no softmax, which is not)."""
@@ -114,27 +121,33 @@ def supports(layout):
     return weights <= MAX_WEIGHTS and codes.SOFTMAX not in layout[:, codes.ACTIVATION]
 
 
-def kernel_for(layout, per_example):
+def kernel_for(layout, per_example, update=None):
     """The kernel unrolled for ``layout``, per-example SGD or (mini-)batches: same signature
     and results as ``kernels.train.train``. Compiled (or loaded from Numba's cache) once per
-    process."""
-    source = kernel_source(layout, per_example)
+    process.
+
+    With ``update = (optimizer, l2, l2_biases)`` the kernel updates as ``kernels.updates``
+    does, and takes the optimizer's ``moments`` (see there) after ``scratch``; its results
+    then equal the matrix kernel's to rounding (bit for bit per example).
+    """
+    source = kernel_source(layout, per_example, update)
     name = "fastbp_unrolled_" + hashlib.sha256(source.encode()).hexdigest()[:20]
     if name not in _loaded:
         _loaded[name] = _import_source(name, source).train
     return _loaded[name]
 
 
-def kernel_source(layout, per_example):
+def kernel_source(layout, per_example, update=None):
     """The Python source of the kernel unrolled for ``layout``."""
     rows = [[int(v) for v in row] for row in layout]
     last = rows[-1]
     width = last[codes.OUTPUT_OFFSET] + last[codes.FAN_OUT]
     parameters = [i for row in rows for i in _parameter_indices(row)]
+    step = _Step(rows, update)
     body = (
         _forward_lines(rows)
         + _SCORE.format(out_code=last[codes.ACTIVATION]).splitlines()
-        + _backward_lines(rows, batched=not per_example)
+        + _backward_lines(rows, step if per_example else None)
     )
     if per_example:
         loop = _PER_EXAMPLE_LOOP.format(body=_block(12, body))
@@ -143,21 +156,61 @@ def kernel_source(layout, per_example):
             zero_gradient=_block(12, [f"g{i} = zero" for i in parameters]),
             body=_block(16, body),
             apply_gradient=_block(
-                12, [f"w{i} -= learning_rate * (g{i} / divisor)" for i in parameters]
+                12, [line for i in parameters for line in step.lines(i, f"(g{i} / divisor)")]
             ),
         )
+    load = [f"w{i} = params[{i}]" for i in parameters]
+    store = [f"params[{i}] = w{i}" for i in parameters]
+    if update is not None:
+        load += [f"v{i} = moments[{i}]" for i in parameters]
+        store += [f"moments[{i}] = v{i}" for i in parameters]
     return _TEMPLATE.format(
-        layout_text=rows,
+        layout_text=rows if update is None else f"{rows} with update {tuple(update)}",
+        moments="" if update is None else "moments, ",
         out_start=last[codes.OUTPUT_OFFSET],
         n_outputs=last[codes.FAN_OUT],
         width=width,
         twice_width=2 * width,
-        load=_block(4, [f"w{i} = params[{i}]" for i in parameters]),
+        load=_block(4, load),
         loop=loop,
         non_finite=_balanced_sum([f"(w{i} - w{i})" for i in parameters]),
-        store_early=_block(12, [f"params[{i}] = w{i}" for i in parameters]),
-        store=_block(4, [f"params[{i}] = w{i}" for i in parameters]),
+        store_early=_block(12, store),
+        store=_block(4, store),
     )
+
+
+class _Step:
+    """The lines that update parameter ``w{i}`` from its gradient, as ``kernels.updates``
+    does: plain SGD without ``update``, else the optimizer with momentum and L2 it names."""
+
+    def __init__(self, rows, update):
+        self.update = update
+        self.decayed = set()
+        if update is not None:
+            optimizer, l2, l2_biases = update
+            if optimizer not in UPDATE_OPTIMIZERS:
+                raise ValueError(f"the unrolled kernel runs no optimizer with code {optimizer}")
+            for row in rows if l2 else ():
+                first = row[codes.WEIGHT_OFFSET]
+                self.decayed.update(range(first, first + row[codes.FAN_IN] * row[codes.FAN_OUT]))
+                if l2_biases and row[codes.HAS_BIAS]:
+                    first = row[codes.BIAS_OFFSET]
+                    self.decayed.update(range(first, first + row[codes.FAN_OUT]))
+
+    def lines(self, i, gradient):
+        if self.update is None:
+            # w + (-lr) * g rounds as w - lr * g: the per-example form of the generic kernel.
+            return [f"w{i} += step * {gradient}"]
+        lines = [f"g = {gradient}"]
+        if i in self.decayed:
+            lines.append(f"g = g + l2 * w{i}")
+        optimizer = self.update[0]
+        if optimizer == codes.SGD:
+            return [*lines, f"w{i} -= learning_rate * g"]
+        lines.append(f"v{i} = momentum * v{i} - learning_rate * g")
+        if optimizer == codes.NESTEROV:
+            return [*lines, f"w{i} += momentum * v{i} - learning_rate * g"]
+        return [*lines, f"w{i} += v{i}"]
 
 
 def _balanced_sum(terms):
@@ -222,10 +275,11 @@ def _forward_lines(rows):
     return lines
 
 
-def _backward_lines(rows, batched):
+def _backward_lines(rows, step):
     """Deltas into locals ``d{l}_j``; each input's delta is propagated through its row of
-    weights before the step changes that row, as in the generic kernel. Per example the step
-    goes straight into the weights; in batches into the gradient ``g``, as there."""
+    weights before the step changes that row, as in the generic kernel. Per example the
+    ``step`` (a ``_Step``) goes straight into the weights; in batches (``step`` None) the
+    gradient goes into the accumulators ``g{i}``, as there."""
     n_layers = len(rows)
     last = rows[-1]
     lines = [
@@ -233,8 +287,8 @@ def _backward_lines(rows, batched):
         for j in range(last[codes.FAN_OUT])
     ]
 
-    def step(index, value):
-        return f"g{index} += {value}" if batched else f"w{index} += step * {value}"
+    def update(index, value):
+        return [f"g{index} += {value}"] if step is None else step.lines(index, value)
 
     for l in range(n_layers - 1, -1, -1):
         row = rows[l]
@@ -245,9 +299,11 @@ def _backward_lines(rows, batched):
                 total = " + ".join(f"d{l + 1}_{j} * w{first + j}" for j in range(fan_out))
                 slope = _DERIVATIVES[rows[l - 1][codes.ACTIVATION]].format(a=f"a{l}_{k}")
                 lines.append(f"d{l}_{k} = ({total}) * ({slope})")
-            lines += [step(first + j, f"(a{l}_{k} * d{l + 1}_{j})") for j in range(fan_out)]
+            for j in range(fan_out):
+                lines += update(first + j, f"(a{l}_{k} * d{l + 1}_{j})")
         if row[codes.HAS_BIAS]:
-            lines += [step(row[codes.BIAS_OFFSET] + j, f"d{l + 1}_{j}") for j in range(fan_out)]
+            for j in range(fan_out):
+                lines += update(row[codes.BIAS_OFFSET] + j, f"d{l + 1}_{j}")
     return lines
 
 

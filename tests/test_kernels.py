@@ -94,6 +94,10 @@ def test_kernel_choices_are_checked():
         Trainer(Network([10, 10, 1]), kernel="unrolled")
     net = Network([2, 3, 1])
     before = net.params.copy()
-    with pytest.raises(ValueError, match="kernel 'matrix' needs batches of 2 or more"):
-        Trainer(net, batch_size=1, kernel="matrix").fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="kernel 'generic' does not run this fit's features"):
+        Trainer(net, optimizer="adam", kernel="generic").fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match=r"kernel .unrolled. does not run .*\(dropout\)"):
+        Trainer(net, dropout=0.5, kernel="unrolled").fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="kernel 'generic' does not run"):
+        Trainer(net, kernel="generic").fit(np.ones((4, 2)), np.ones(4), sample_weight=np.ones(4))
     assert np.array_equal(net.params, before)

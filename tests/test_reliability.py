@@ -194,12 +194,12 @@ def test_a_fit_hands_the_kernel_x_itself_when_it_is_already_contiguous_and_of_it
     seen = []
     choose_kernel = _kernels.kernel_and_scratch
 
-    def spying(name, network, batch_size):
-        kernel, size = choose_kernel(name, network, batch_size)
+    def spying(name, network, batch_size, update):
+        kernel, size = choose_kernel(name, network, batch_size, update)
 
-        def spy(params, layout, X, *rest):
-            seen.append(X)
-            return kernel(params, layout, X, *rest)
+        def spy(params, layout, data, *rest):
+            seen.append(data[0])
+            return kernel(params, layout, data, *rest)
 
         return spy, size
 

@@ -1,0 +1,103 @@
+"""The update of a batch: L2 penalty, gradient-norm clipping and the optimizer's step.
+
+``gradient`` holds the batch's summed gradient in the layout of ``params``; ``moments`` the
+optimizer's state, two vectors of the same layout one after the other:
+
+- SGD with momentum and Nesterov: the velocity ``v`` (the second vector is unused);
+- Adam: the first and second moment estimates ``m`` and ``v``;
+- iRPROP-: the previous gradient and each parameter's step size.
+
+The order of the arithmetic is ``fastbp.reference``'s, operation for operation.
+"""
+
+import numpy as np
+from numba import njit
+
+from fastbp.kernels import codes
+from fastbp.kernels.config import HELPER_OPTIONS
+
+
+@njit(**HELPER_OPTIONS)
+def apply_update(params, gradient, moments, layout, settings, options, counters, rate, divisor):
+    """Turn ``gradient`` (summed over the batch) into the step, and take it.
+
+    The gradient is divided by ``divisor``, the L2 penalty's gradient is added, the whole
+    vector is scaled down to the clipping norm if it is longer, and the optimizer steps with
+    learning rate ``rate``.
+    """
+    n_params = params.shape[0]
+    one = params.dtype.type(1.0)
+    for p in range(n_params):
+        gradient[p] = gradient[p] / divisor
+
+    l2 = settings[codes.L2]
+    if l2 != 0.0:
+        for layer in range(layout.shape[0]):
+            first = layout[layer, codes.WEIGHT_OFFSET]
+            stop = first + layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]
+            if options[codes.L2_BIASES] != 0 and layout[layer, codes.HAS_BIAS] != 0:
+                stop = layout[layer, codes.BIAS_OFFSET] + layout[layer, codes.FAN_OUT]
+            for p in range(first, stop):
+                gradient[p] += l2 * params[p]
+
+    clip_norm = np.float64(settings[codes.CLIP_NORM])
+    if clip_norm > 0.0:
+        squares = 0.0
+        for p in range(n_params):
+            g = np.float64(gradient[p])
+            squares += g * g
+        norm = np.sqrt(squares)
+        if norm > clip_norm:
+            scale = params.dtype.type(clip_norm / norm)
+            for p in range(n_params):
+                gradient[p] = gradient[p] * scale
+
+    counters[codes.STEP_COUNT] += 1.0
+    optimizer = options[codes.OPTIMIZER]
+    if optimizer == codes.SGD:
+        for p in range(n_params):
+            params[p] -= rate * gradient[p]
+    elif optimizer == codes.MOMENTUM_SGD or optimizer == codes.NESTEROV:
+        momentum = settings[codes.MOMENTUM]
+        nesterov = optimizer == codes.NESTEROV
+        for p in range(n_params):
+            velocity = momentum * moments[p] - rate * gradient[p]
+            moments[p] = velocity
+            if nesterov:
+                params[p] += momentum * velocity - rate * gradient[p]
+            else:
+                params[p] += velocity
+    elif optimizer == codes.ADAM:
+        beta_1 = settings[codes.BETA_1]
+        beta_2 = settings[codes.BETA_2]
+        epsilon = settings[codes.EPSILON]
+        t = counters[codes.STEP_COUNT]
+        corrected = np.float64(rate) * np.sqrt(1.0 - np.float64(beta_2) ** t)
+        step_size = params.dtype.type(corrected / (1.0 - np.float64(beta_1) ** t))
+        for p in range(n_params):
+            g = gradient[p]
+            m = beta_1 * moments[p] + (one - beta_1) * g
+            v = beta_2 * moments[n_params + p] + (one - beta_2) * (g * g)
+            moments[p] = m
+            moments[n_params + p] = v
+            params[p] -= step_size * m / (np.sqrt(v) + epsilon)
+    else:  # iRPROP-: a step per parameter, grown while the gradient keeps its sign
+        increase = settings[codes.RPROP_INCREASE]
+        decrease = settings[codes.RPROP_DECREASE]
+        step_min = settings[codes.RPROP_STEP_MIN]
+        step_max = settings[codes.RPROP_STEP_MAX]
+        for p in range(n_params):
+            g = gradient[p]
+            size = moments[n_params + p]
+            agreement = g * moments[p]
+            if agreement > 0.0:
+                size = min(size * increase, step_max)
+            elif agreement < 0.0:
+                size = max(size * decrease, step_min)
+                g = params.dtype.type(0.0)  # the "-": no step, and no sign to compare next time
+            if g > 0.0:
+                params[p] -= size
+            elif g < 0.0:
+                params[p] += size
+            moments[p] = g
+            moments[n_params + p] = size

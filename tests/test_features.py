@@ -1,0 +1,387 @@
+"""The training features beyond plain SGD against ``fastbp.reference``, and by hand.
+
+Hypothesis draws a network and settings as tests/test_equivalence.py does, then any
+combination of the features: optimizer, schedule, L2, dropout, clipping, sample weights,
+validation data and early stopping.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_equivalence import configurations, learning_rate, make_data
+
+from fastbp import Network, Trainer, reference
+from fastbp.optimizers import RPROP, SGD, Adam
+from fastbp.schedules import Constant, InverseScaling, Plateau, Step
+
+OPTIMIZERS = st.one_of(
+    st.builds(SGD),
+    st.builds(SGD, momentum=st.sampled_from([0.5, 0.9])),
+    st.builds(SGD, momentum=st.sampled_from([0.5, 0.9]), nesterov=st.just(True)),
+    st.builds(Adam, beta_1=st.sampled_from([0.0, 0.9]), beta_2=st.sampled_from([0.9, 0.999])),
+    # Small steps: a step that overshoots by far makes the fit chaotic, and rounding then
+    # decides the sign of later gradients (as divergence does in tests/test_equivalence.py).
+    st.builds(RPROP, step_max=st.sampled_from([0.01, 0.05]), step_initial=st.just(0.01)),
+)
+SCHEDULES = st.one_of(
+    st.builds(Constant),
+    st.builds(InverseScaling, power=st.sampled_from([0.25, 0.5, 1.0])),
+    st.builds(Step, every=st.integers(1, 4), factor=st.sampled_from([0.5, 0.9])),
+    st.builds(Plateau, factor=st.sampled_from([0.5, 0.1]), patience=st.integers(0, 2)),
+)
+
+
+@st.composite
+def feature_configurations(draw):
+    config = draw(configurations())
+    config["optimizer"] = draw(OPTIMIZERS)
+    if isinstance(config["optimizer"], RPROP):
+        config["batch_size"] = None
+    config["schedule"] = draw(SCHEDULES)
+    config["l2"] = draw(st.sampled_from([0.0, 0.0, 1e-3, 0.1]))
+    config["l2_biases"] = draw(st.booleans())
+    config["dropout"] = draw(st.sampled_from([0.0, 0.0, 0.2, 0.5]))
+    config["clip_value"] = draw(st.sampled_from([None, None, 0.05, 0.5]))
+    config["clip_norm"] = draw(st.sampled_from([None, None, 0.1, 1.0]))
+    config["weighted"] = draw(st.booleans())
+    config["n_validation"] = draw(st.sampled_from([0, 0, 1, 5]))
+    config["patience"] = draw(st.sampled_from([None, None, 1, 3]))
+    config["restore_best"] = draw(st.booleans())
+    return config
+
+
+def train_both(config):
+    net = Network(
+        config["sizes"],
+        activations=config["activations"],
+        bias=config["bias"],
+        seed=config["seed"] % 2**32,
+    )
+    for bias in net.biases:
+        if bias is not None:
+            bias[:] = np.random.default_rng(config["seed"]).uniform(-0.5, 0.5, bias.shape)
+    start = ([w.copy() for w in net.weights], [None if b is None else b.copy() for b in net.biases])
+    X, Y = make_data(config, np.float64)
+    rng = np.random.default_rng(config["seed"] + 1)
+    weights = rng.uniform(0, 2, X.shape[0]) if config["weighted"] else None
+    validation = None
+    if config["n_validation"]:
+        X_val, Y_val = make_data({**config, "n_samples": config["n_validation"]}, np.float64)
+        validation = (X_val + 0.25, Y_val)  # not the training rows
+    training = {
+        "learning_rate": learning_rate(config),
+        "batch_size": config["batch_size"],
+        "reduction": config["reduction"],
+        "loss": config["loss"],
+        "shuffle": config["shuffle"],
+        "seed": config["seed"],
+    }
+    features = {
+        name: config[name]
+        for name in ("optimizer", "schedule", "l2", "l2_biases", "dropout", "clip_value")
+    }
+    features["clip_norm"] = config["clip_norm"]
+    stopping = {"patience": config["patience"], "restore_best": config["restore_best"]}
+    history = Trainer(net, **training, **features).fit(
+        X,
+        Y,
+        epochs=config["epochs"],
+        metrics=["sse", "mse", "mae", "accuracy"],
+        sample_weight=weights,
+        validation_data=validation,
+        **stopping,
+    )
+    expected = reference.fit(
+        *start,
+        list(net.activations),
+        X,
+        Y,
+        epochs=config["epochs"],
+        **training,
+        **features,
+        sample_weight=weights,
+        validation_data=validation,
+        **stopping,
+    )
+    return net, history, expected
+
+
+@settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
+@given(config=feature_configurations())
+def test_every_feature_matches_the_reference(config):
+    net, history, (weights, biases, expected) = train_both(config)
+    for actual, wanted in zip(net.weights, weights, strict=True):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    for actual, wanted in zip(net.biases, biases, strict=True):
+        if wanted is not None:
+            np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    assert sorted(history) == sorted(expected)
+    for name in history:
+        np.testing.assert_allclose(
+            history[name], expected[name], rtol=1e-9, atol=1e-12, err_msg=name
+        )
+
+
+# One weight, no bias, identity output, the example x = 2 with target 0: the output is 2w,
+# the delta 2w and the gradient 4w. Each optimizer's first two updates from w = 0.5 with
+# learning rate 0.1, worked out by hand.
+def two_updates(optimizer, **trainer):
+    net = Network([1, 1], activations="identity", bias=False)
+    net.weights[0][:] = 0.5
+    options = {"learning_rate": 0.1, "batch_size": None, "reduction": "sum", "shuffle": False}
+    fitter = Trainer(net, optimizer=optimizer, **{**options, **trainer})
+    X, y = np.array([[2.0]]), np.array([0.0])
+    seen = []
+    for _ in range(2):  # two fits of one epoch: the optimizer's state carries over
+        fitter.fit(X, y, epochs=1)
+        seen.append(float(net.weights[0][0, 0]))
+    return seen
+
+
+def test_sgd_first_two_updates():
+    # w1 = 0.5 - 0.1 * 2 = 0.3; w2 = 0.3 - 0.1 * 1.2 = 0.18.
+    assert two_updates("sgd") == pytest.approx([0.3, 0.18], rel=1e-15)
+
+
+def test_momentum_first_two_updates():
+    # v1 = -0.1 * 2 = -0.2, w1 = 0.3; g2 = 1.2, v2 = 0.9 * -0.2 - 0.12 = -0.3, w2 = 0.
+    assert two_updates(SGD(momentum=0.9)) == pytest.approx([0.3, 0.0], abs=1e-15)
+
+
+def test_nesterov_first_two_updates():
+    # v1 = -0.2, w1 = 0.5 + 0.9 * -0.2 - 0.2 = 0.12; g2 = 0.48, v2 = -0.18 - 0.048 = -0.228,
+    # w2 = 0.12 + 0.9 * -0.228 - 0.048 = -0.1332.
+    seen = two_updates(SGD(momentum=0.9, nesterov=True))
+    assert seen == pytest.approx([0.12, -0.1332], rel=1e-14)
+
+
+def test_adam_first_two_updates():
+    # t = 1: m = 0.1 * 2 = 0.2, v = 0.001 * 4 = 0.004, step = 0.1 * sqrt(0.001) / 0.1.
+    w1 = 0.5 - 0.1 * np.sqrt(0.001) / 0.1 * 0.2 / (np.sqrt(0.004) + 1e-8)
+    # t = 2: g = 4 * w1, m = 0.9 * 0.2 + 0.1 * g, v = 0.999 * 0.004 + 0.001 * g * g.
+    g = 4 * w1
+    m, v = 0.18 + 0.1 * g, 0.999 * 0.004 + 0.001 * g * g
+    w2 = w1 - 0.1 * np.sqrt(1 - 0.999**2) / (1 - 0.9**2) * m / (np.sqrt(v) + 1e-8)
+    assert w1 == pytest.approx(0.4000000158, rel=1e-10)  # about lr: Adam's first step
+    assert two_updates("adam") == pytest.approx([w1, w2], rel=1e-14)
+
+
+def test_rprop_first_two_updates_and_a_sign_change():
+    # Steps start at 0.1: w1 = 0.4; the gradient keeps its sign, the step grows to 0.12.
+    assert two_updates("rprop") == pytest.approx([0.4, 0.28], rel=1e-15)
+    # From w = 0.5 with a first step of 0.6 the weight crosses 0 to -0.1: the gradient flips,
+    # so the step shrinks to 0.3 and this update is skipped; the next moves by 0.3 upwards.
+    net = Network([1, 1], activations="identity", bias=False)
+    net.weights[0][:] = 0.5
+    trainer = Trainer(net, optimizer=RPROP(step_initial=0.6), batch_size=None, shuffle=False)
+    seen = []
+    for _ in range(3):
+        trainer.fit(np.array([[2.0]]), np.array([0.0]), epochs=1)
+        seen.append(float(net.weights[0][0, 0]))
+    assert seen == pytest.approx([-0.1, -0.1, 0.2], rel=1e-14)
+
+
+def test_rprop_needs_the_full_batch():
+    with pytest.raises(ValueError, match="optimizer RPROP trains on the full batch"):
+        Trainer(Network([2, 1]), optimizer="rprop", batch_size=2).fit(np.ones((4, 2)), np.ones(4))
+
+
+def test_optimizer_state_carries_over_so_split_fits_equal_one():
+    X, Y = make_data(
+        {
+            "seed": 2,
+            "n_samples": 9,
+            "sizes": [3, 4, 2],
+            "activations": ["tanh", "sigmoid"],
+            "loss": "squared_error",
+        },
+        np.float64,
+    )
+    results = []
+    for split in ([6], [2, 4], [1, 1, 1, 3]):
+        net = Network([3, 4, 2], activations=["tanh", "sigmoid"], seed=1)
+        trainer = Trainer(
+            net,
+            learning_rate=0.05,
+            batch_size=4,
+            seed=3,
+            optimizer="adam",
+            dropout=0.2,
+            schedule=Plateau(patience=1, factor=0.5),
+            l2=1e-3,
+        )
+        losses = np.concatenate([trainer.fit(X, Y, epochs=e)["loss"] for e in split])
+        results.append((net.params.copy(), losses))
+    for params, losses in results[1:]:
+        np.testing.assert_array_equal(params, results[0][0])
+        np.testing.assert_array_equal(losses, results[0][1])
+
+
+def test_schedules_learning_rates():
+    """The reference's rates per epoch, against values worked out by hand (the kernels are
+    held to the reference by the equivalence test)."""
+    rate = np.float64(0.8)
+    assert [reference.epoch_learning_rate(InverseScaling(1.0), rate, e, 0) for e in range(3)] == [
+        0.8,
+        0.4,
+        0.8 / 3,
+    ]
+    assert [reference.epoch_learning_rate(Step(2, 0.5), rate, e, 0) for e in range(5)] == [
+        0.8,
+        0.8,
+        0.4,
+        0.4,
+        0.2,
+    ]
+
+
+def test_plateau_reduces_when_the_loss_stalls():
+    # A learning rate so large the loss cannot improve; after patience + 1 stalled epochs the
+    # rate falls by the factor. Watched through a callback of the trainer's counters.
+    net = Network([1, 1], activations="identity", bias=False)
+    net.weights[0][:] = 0.5
+    X, y = np.array([[2.0]]), np.array([0.0])
+    trainer = Trainer(
+        net,
+        learning_rate=0.5,
+        batch_size=None,
+        reduction="sum",
+        shuffle=False,
+        schedule=Plateau(factor=0.5, patience=1, threshold=0.0),
+    )
+    # lr 0.5 on the gradient 4w flips w's sign without shrinking it: the loss stays 2w^2 = 0.5.
+    history = trainer.fit(X, y, epochs=4)
+    np.testing.assert_array_equal(history["loss"], [0.5, 0.5, 0.5, 0.5])
+    # Epochs 0-2 ran at 0.5 (epoch 0 sets the best, 1 and 2 stall: more than patience 1),
+    # so epoch 3 runs at 0.25 and lands on the minimum: w = 0.5 * (1 - 4 * 0.25) = 0.
+    assert float(net.weights[0][0, 0]) == 0.0
+
+
+def test_dropout_is_reproducible_from_the_seed_and_off_in_predict():
+    X, Y = make_data(
+        {
+            "seed": 5,
+            "n_samples": 12,
+            "sizes": [4, 8, 1],
+            "activations": ["relu", "identity"],
+            "loss": "squared_error",
+        },
+        np.float64,
+    )
+    results = []
+    for seed in (7, 7, 8):
+        net = Network([4, 8, 1], seed=0)
+        Trainer(net, learning_rate=0.05, batch_size=3, dropout=0.5, seed=seed).fit(X, Y, 5)
+        results.append(net.copy())
+    np.testing.assert_array_equal(results[0].params, results[1].params)
+    assert not np.array_equal(results[0].params, results[2].params)
+    np.testing.assert_array_equal(results[0].predict(X), results[0].predict(X))
+    expected = reference.predict(results[0].weights, results[0].biases, ["relu", "identity"], X)
+    np.testing.assert_allclose(results[0].predict(X), expected, rtol=1e-12)
+
+
+def test_early_stopping_restores_the_best_epoch_and_reports_it():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (40, 3))
+    y = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.3, 40)
+    X_val = rng.uniform(-1, 1, (10, 3))
+    y_val = X_val @ [1.0, -2.0, 0.5]
+    net = Network([3, 32, 1], seed=1)
+    trainer = Trainer(net, learning_rate=0.3, batch_size=4, seed=2)
+    history = trainer.fit(
+        X, y, epochs=500, validation_data=(X_val, y_val), patience=5, metrics=["mae"]
+    )
+    assert history.stopped and history.epochs < 500
+    assert set(history) == {"loss", "mae", "val_loss", "val_mae"}
+    best = history.best_epoch
+    assert history["val_loss"][best] == history["val_loss"].min()
+    assert history.epochs == best + 6  # five epochs without improvement after the best
+    # The network holds the best epoch's parameters: its validation loss is the best one.
+    restored = 0.5 * np.mean((net.predict(X_val)[:, 0] - y_val) ** 2)
+    assert restored == pytest.approx(history["val_loss"][best], rel=1e-12)
+
+
+def test_validation_fraction_holds_out_rows_drawn_from_the_seed():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10.0)
+    histories = []
+    for _ in range(2):
+        trainer = Trainer(Network([2, 1], seed=0), learning_rate=1e-3, seed=4)
+        histories.append(trainer.fit(X, y, epochs=2, validation_fraction=0.3))
+    np.testing.assert_array_equal(histories[0]["val_loss"], histories[1]["val_loss"])
+    with pytest.raises(ValueError, match=r"validation_fraction 0\.95 of 10 samples leaves none"):
+        trainer.fit(X, y, validation_fraction=0.95)
+    with pytest.raises(ValueError, match="give validation_data or validation_fraction"):
+        trainer.fit(X, y, validation_fraction=0.5, validation_data=(X, y))
+
+
+def test_callbacks_run_every_n_epochs_and_can_stop_the_fit():
+    X, y = np.ones((4, 2)), np.ones(4)
+    calls = []
+
+    def watch(epoch, history):
+        calls.append((epoch, history.epochs))
+        return epoch >= 30
+
+    net = Network([2, 1], seed=0)
+    history = Trainer(net, learning_rate=1e-3).fit(
+        X, y, epochs=100, callbacks=[watch], callback_every=10
+    )
+    assert calls == [(10, 10), (20, 20), (30, 30)]
+    assert history.stopped and history.epochs == 30
+    calls.clear()
+    Trainer(net, learning_rate=1e-3).fit(X, y, epochs=25, callbacks=watch, callback_every=10)
+    assert calls == [(10, 10), (20, 20), (25, 25)]
+
+
+def test_class_weight_is_a_sample_weight_per_class():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, (12, 2))
+    labels = np.array([0, 1, 2, 0, 0, 0, 1, 0, 2, 0, 0, 0])
+    fits = []
+    for weights in (
+        {"class_weight": {1: 3.0, 2: 0.5}},
+        {"sample_weight": [1, 3, 0.5, 1, 1, 1, 3, 1, 0.5, 1, 1, 1]},
+    ):
+        net = Network([2, 3], activations="softmax", seed=0)
+        trainer = Trainer(net, learning_rate=0.1, loss="cross_entropy", seed=1)
+        fits.append((trainer.fit(X, labels, epochs=3, **weights)["loss"], net.params.copy()))
+    np.testing.assert_array_equal(fits[0][0], fits[1][0])
+    np.testing.assert_array_equal(fits[0][1], fits[1][1])
+    # "balanced": n_samples / (n_classes * count) = 12 / (3 * [8, 2, 2]).
+    net = Network([2, 3], activations="softmax", seed=0)
+    balanced = Trainer(net, learning_rate=0.1, loss="cross_entropy", seed=1)
+    loss = balanced.fit(X, labels, epochs=1, class_weight="balanced")["loss"]
+    net = Network([2, 3], activations="softmax", seed=0)
+    explicit = Trainer(net, learning_rate=0.1, loss="cross_entropy", seed=1)
+    weights = {0: 12 / 24, 1: 12 / 6, 2: 12 / 6}
+    assert loss == explicit.fit(X, labels, epochs=1, class_weight=weights)["loss"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fit_arguments", "message"),
+    [
+        ({"optimizer": "adagrad"}, {}, "optimizer must be 'sgd', 'adam', 'rprop'"),
+        ({"optimizer": SGD(momentum=0.9), "l2": -1}, {}, r"l2 must be a finite number in \[0"),
+        ({"dropout": 1.0}, {}, r"dropout must be a finite number in \[0, 1\)"),
+        ({"clip_norm": 0}, {}, "clip_norm must be a finite number greater than 0"),
+        ({"schedule": "cosine"}, {}, "schedule must be 'constant', 'invscaling', 'plateau'"),
+        ({}, {"sample_weight": [1, 1, 1]}, r"sample_weight must be 1-D with one weight per"),
+        ({}, {"sample_weight": [1, -1, 1, 1]}, "sample_weight must be non-negative"),
+        ({}, {"class_weight": {5: 1.0}}, "class_weight names class 5"),
+        ({}, {"validation_data": (np.ones((2, 3)), np.ones(2))}, "validation_data"),
+        ({}, {"validation_data": np.ones(3)}, "validation_data must be a pair"),
+        ({}, {"patience": 0}, "patience must be at least 1"),
+        ({}, {"callbacks": [1]}, "callbacks must be callables"),
+        ({}, {"callback_every": 0}, "callback_every must be at least 1"),
+    ],
+)
+def test_bad_feature_settings_are_named(arguments, fit_arguments, message):
+    net = Network([2, 1], seed=0)
+    before = net.params.copy()
+    with pytest.raises((TypeError, ValueError), match=message):
+        Trainer(net, **arguments).fit(np.ones((4, 2)), np.ones(4), **fit_arguments)
+    assert np.array_equal(net.params, before)
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum"):
+        SGD(nesterov=True)
