@@ -128,7 +128,7 @@ def kernel_for(layout, per_example, update=None):
 
     With ``update = (optimizer, l2, l2_biases)`` the kernel updates as ``kernels.updates``
     does, and takes the optimizer's ``moments`` (see there) after ``scratch``; its results
-    then equal the matrix kernel's to rounding (bit for bit per example).
+    then equal the matrix kernel's to rounding (that kernel sums in BLAS's order).
     """
     source = kernel_source(layout, per_example, update)
     name = "fastbp_unrolled_" + hashlib.sha256(source.encode()).hexdigest()[:20]

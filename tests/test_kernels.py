@@ -10,6 +10,7 @@ import pytest
 
 from fastbp import Network, Trainer, _kernels
 from fastbp.kernels import unrolled
+from fastbp.optimizers import SGD
 
 UNROLLED_CASES = [
     # sizes, activations, bias, loss, batch_size, reduction, shuffle
@@ -29,7 +30,7 @@ UNROLLED_CASES = [
 ]
 
 
-def fit(case, kernel, dtype=np.float64, epochs=40):
+def fit(case, kernel, dtype=np.float64, epochs=40, learning_rate=0.3, **features):
     sizes, activations, bias, loss, batch_size, reduction, shuffle = case
     net = Network(sizes, activations=activations, bias=bias, init="uniform", seed=3, dtype=dtype)
     for b in net.biases:
@@ -40,13 +41,14 @@ def fit(case, kernel, dtype=np.float64, epochs=40):
     Y = rng.integers(0, 2, (7, sizes[-1])).astype(float)
     trainer = Trainer(
         net,
-        learning_rate=0.3,
+        learning_rate=learning_rate,
         batch_size=batch_size,
         reduction=reduction,
         loss=loss,
         shuffle=shuffle,
         seed=11,
         kernel=kernel,
+        **features,
     )
     history = trainer.fit(X, Y, epochs=epochs, metrics=["sse", "mae", "accuracy"])
     return net, history
@@ -62,6 +64,30 @@ def test_unrolled_kernel_equals_generic_kernel_exactly(case, dtype):
         assert np.array_equal(unrolled_history[name], generic_history[name]), name
 
 
+@pytest.mark.parametrize("case", UNROLLED_CASES, ids=lambda case: "-".join(map(str, case[0])))
+@pytest.mark.parametrize(
+    "features",
+    [
+        {"optimizer": SGD(momentum=0.9), "l2": 0.01},
+        {"optimizer": SGD(momentum=0.5, nesterov=True)},
+        {"l2": 0.1, "l2_biases": True},
+    ],
+    ids=["momentum-l2", "nesterov", "l2-biases"],
+)
+def test_unrolled_kernel_with_momentum_and_l2_equals_the_matrix_kernel(case, features):
+    """The matrix kernel runs every feature and is held to the reference; the unrolled kernel's
+    momentum and L2 are held to it (to rounding: BLAS sums in its own order). Momentum 0.9
+    multiplies the step tenfold, so the rate is a tenth of the plain test's: a chaotic fit
+    would amplify the rounding (see tests/test_equivalence.py)."""
+    unrolled_net, unrolled_history = fit(case, "unrolled", learning_rate=0.03, **features)
+    matrix_net, matrix_history = fit(case, "matrix", learning_rate=0.03, **features)
+    np.testing.assert_allclose(unrolled_net.params, matrix_net.params, rtol=1e-9, atol=1e-12)
+    for name in unrolled_history:
+        np.testing.assert_allclose(
+            unrolled_history[name], matrix_history[name], rtol=1e-9, atol=1e-12
+        )
+
+
 def test_auto_picks_the_kernel_for_the_shape_and_batch():
     tiny = Network([3, 4, 1])
     medium = Network([64, 128, 10])
@@ -74,6 +100,10 @@ def test_auto_picks_the_kernel_for_the_shape_and_batch():
     assert _kernels.choose(medium, 64, 10) == "matrix"
     softmax = Network([3, 4, 4], activations=["relu", "softmax"])
     assert _kernels.choose(softmax, 1, long_fit) == "generic"
+    momentum = _kernels.MOMENTUM_L2
+    assert _kernels.choose(tiny, 1, long_fit, momentum) == "unrolled"
+    assert _kernels.choose(tiny, 1, long_fit - 1, momentum) == "matrix"
+    assert _kernels.choose(tiny, 1, long_fit, _kernels.FULL) == "matrix"
 
 
 def test_unrolled_kernel_is_built_once_per_shape_and_its_source_kept_on_disk(tmp_path):
