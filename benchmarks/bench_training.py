@@ -16,7 +16,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from fastbp.benchmarking.peers import prepare_fastbp, prepare_reference  # noqa: E402
-from fastbp.benchmarking.workloads import WORKLOADS  # noqa: E402
+from fastbp.benchmarking.workloads import W1_MOMENTUM_L2, WORKLOADS  # noqa: E402
 
 # Examples visited by one shortened fit of the reference (its Python loop runs ~100 us each).
 REFERENCE_EXAMPLES = {"W1": 2_000, "W2": 2_000, "W3": 3_000, "W4": 6_400}
@@ -70,6 +70,25 @@ class TrackResults:
         return float(history["loss"][-1])
 
     track_final_loss.unit = "loss"
+
+
+class TimeFeatures:
+    """W1 plain beside W1 with momentum and L2, the features the unrolled kernel runs: the
+    features' cost per example (the issue's bound is 1.5x plain)."""
+
+    params = ["W1", "W1-momentum-L2"]
+    param_names = ["workload"]
+    timeout = 300
+
+    def setup(self, name):
+        self.workload = W1_MOMENTUM_L2 if name == W1_MOMENTUM_L2.name else WORKLOADS[name]
+        self.fit_fastbp = prepare_fastbp(self.workload, 1)
+        self.fit_fastbp()  # the unrolled kernel compiles for the long fit, not the warm-up
+
+    def track_fastbp_ns_per_example(self, name):
+        return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
+
+    track_fastbp_ns_per_example.unit = "ns/example"
 
 
 class MemoryW4:

@@ -9,7 +9,7 @@ the summed loss, computed independently from ``predict``.
 import numpy as np
 import pytest
 
-from fastbp import Network, Trainer
+from fastbp import Network, Trainer, reference
 
 HIDDEN = ["sigmoid", "tanh", "relu", "identity"]
 CASES = [
@@ -97,3 +97,97 @@ def test_relu_gradient_at_its_kink_is_the_inactive_side():
     assert gradient[bias_index] == 0.0
     assert inactive_side == pytest.approx(0.0, abs=1e-9)
     assert active_side == pytest.approx(-2.0, rel=1e-5)  # d/db of 0.5 (2 relu(z) - 1)^2
+
+
+def feature_gradient(net, X, Y, **features):
+    """The matrix kernel's gradient with ``features`` (Trainer or fit arguments), read from
+    one full-batch step as above."""
+    fit_names = ("sample_weight",)
+    trainer_features = {k: v for k, v in features.items() if k not in fit_names}
+    fit_features = {k: v for k, v in features.items() if k in fit_names}
+    trained = net.copy()
+    trainer = Trainer(
+        trained,
+        learning_rate=1.0,
+        batch_size=None,
+        reduction="sum",
+        shuffle=False,
+        seed=17,
+        **trainer_features,
+    )
+    trainer.fit(X, Y, epochs=1, **fit_features)
+    return net.params - trained.params
+
+
+def central_differences(net, objective, h=1e-6):
+    numeric = np.empty(net.params.size)
+    for i in range(net.params.size):
+        original = net.params[i]
+        net.params[i] = original + h
+        above = objective()
+        net.params[i] = original - h
+        below = objective()
+        net.params[i] = original
+        numeric[i] = (above - below) / (2 * h)
+    return numeric
+
+
+def test_l2_adds_the_gradient_of_half_l2_times_the_squared_weights():
+    net, X, Y = problem("tanh", "sigmoid", "squared_error", seed=1)
+    l2 = 0.3
+    for l2_biases in (False, True):
+        gradient = feature_gradient(net, X, Y, l2=l2, l2_biases=l2_biases)
+        penalized = [w for w in net.weights] + (list(net.biases) if l2_biases else [])
+
+        def objective(penalized=penalized):
+            penalty = sum(np.sum(p**2) for p in penalized)
+            return summed_loss(net, X, Y, "squared_error") + 0.5 * l2 * penalty
+
+        numeric = central_differences(net, objective)
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_sample_weights_weight_each_example_loss():
+    net, X, Y = problem("relu", "softmax", "cross_entropy", seed=2)
+    weights = np.random.default_rng(3).uniform(0, 2, X.shape[0])
+    gradient = feature_gradient(net, X, Y, sample_weight=weights, loss="cross_entropy")
+
+    def objective():
+        return -np.sum(weights[:, None] * Y * np.log(net.predict(X)))
+
+    np.testing.assert_allclose(gradient, central_differences(net, objective), rtol=1e-6, atol=1e-7)
+
+
+def test_dropout_gradient_is_the_masked_networks_gradient():
+    """With dropout the step follows the gradient of the network the kernel drew: every
+    hidden unit multiplied by its mask. The masks are the first draws of the seed's SplitMix64
+    stream (no shuffling), layer by layer, row by row, unit by unit."""
+    net, X, Y = problem("sigmoid", "identity", "squared_error", seed=4)
+    rate = 0.4
+    gradient = feature_gradient(net, X, Y, dropout=rate)
+    generator = reference.SplitMix64(17)
+    masks = []
+    for size in net.sizes[1:-1]:
+        draws = np.array([generator.uniform() for _ in range(X.shape[0] * size)])
+        masks.append(np.where(draws >= rate, 1 / (1 - rate), 0.0).reshape(X.shape[0], size))
+    assert 0 < np.count_nonzero(masks[0]) < masks[0].size  # some units dropped, some kept
+
+    def objective():
+        a = X
+        for layer, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+            z = a @ W + b
+            if layer < len(masks):
+                a = 1 / (1 + np.exp(-z)) * masks[layer]
+            else:
+                a = z
+        return 0.5 * np.sum((a - Y) ** 2)
+
+    np.testing.assert_allclose(gradient, central_differences(net, objective), rtol=1e-6, atol=1e-7)
+
+
+def test_norm_clipping_scales_the_gradient_to_the_norm():
+    net, X, Y = problem("tanh", "tanh", "squared_error", seed=5)
+    full = feature_gradient(net, X, Y)
+    clipped = feature_gradient(net, X, Y, clip_norm=0.1)
+    assert np.linalg.norm(full) > 0.1
+    np.testing.assert_allclose(clipped, full * (0.1 / np.linalg.norm(full)), rtol=1e-9)
