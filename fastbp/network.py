@@ -184,6 +184,64 @@ class Network:
         _predict_kernel(self._params, self._layout, X, acts, out)
         return out
 
+    def predict_proba(self, X):
+        """Class probabilities for every row of ``X``, for a classifier.
+
+        A softmax output gives its outputs; one sigmoid output (binary classification) gives
+        the two columns ``1 - p`` and ``p``; several sigmoid outputs (one binary label each)
+        give their outputs.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        self._check_classifier("predict_proba")
+        outputs = self.predict(X)
+        if self.activations[-1] == "sigmoid" and self.n_outputs == 1:
+            return np.hstack([1 - outputs, outputs])
+        return outputs
+
+    def predict_classes(self, X):
+        """The predicted class of every row of ``X``: the most probable (for one sigmoid
+        output, 1 where it exceeds 0.5), as integer labels of shape (n_samples,)."""
+        self._check_classifier("predict_classes")
+        outputs = self.predict(X)
+        if self.n_outputs == 1:
+            return (outputs[:, 0] > 0.5).astype(np.int64)
+        return np.argmax(outputs, axis=1)
+
+    def accuracy(self, X, y):
+        """The fraction of rows of ``X`` whose predicted class is the one ``y`` names.
+
+        ``y`` holds integer class labels, or one-hot rows (0/1 targets for one output).
+        """
+        predicted = self.predict_classes(X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == self.n_outputs:
+            from fastbp.weighting import classes  # weighting imports nothing from here
+
+            labels = classes(_checks.as_targets(y, "y", self._dtype, self.n_outputs))
+        elif y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):
+            labels = y.astype(np.int64)
+        else:
+            raise ValueError(
+                "y must hold integer class labels of shape (n_samples,) or one-hot targets of "
+                f"shape (n_samples, {self.n_outputs}); got {y.dtype} of shape {y.shape}"
+            )
+        if labels.shape[0] != predicted.shape[0]:
+            raise ValueError(
+                f"X and y must hold the same number of samples; got {predicted.shape[0]} and "
+                f"{labels.shape[0]}"
+            )
+        return float(np.mean(predicted == labels))
+
+    def _check_classifier(self, method):
+        if self.activations[-1] not in ("softmax", "sigmoid"):
+            raise ValueError(
+                f"{method} needs a classifier's output layer, 'softmax' or 'sigmoid'; this "
+                f"network's is {self.activations[-1]!r}"
+            )
+
     def inputs(self, X, name="X"):
         """``X`` checked and converted as the kernels take it: C-contiguous, in the network's
         dtype, standardized when the network has a ``scaling``."""

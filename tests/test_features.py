@@ -385,3 +385,25 @@ def test_bad_feature_settings_are_named(arguments, fit_arguments, message):
     assert np.array_equal(net.params, before)
     with pytest.raises(ValueError, match="nesterov=True needs a momentum"):
         SGD(nesterov=True)
+
+
+def test_predict_proba_and_accuracy_for_softmax_and_binary_sigmoid():
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, (30, 2))
+    labels = (X[:, 0] > X[:, 1]).astype(int) + (X[:, 0] > 0.5)
+    net = Network([2, 8, 3], activations=["tanh", "softmax"], seed=0)
+    Trainer(net, learning_rate=0.5, loss="cross_entropy", seed=0).fit(X, labels, epochs=300)
+    proba = net.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(net.predict_classes(X), np.argmax(proba, axis=1))
+    expected = np.mean(np.argmax(net.predict(X), axis=1) == labels)
+    assert net.accuracy(X, labels) == expected == net.accuracy(X, np.eye(3)[labels])
+    assert expected > 0.8
+
+    binary = Network([2, 1], activations="sigmoid", seed=0)
+    p = binary.predict(X)[:, 0]
+    np.testing.assert_array_equal(binary.predict_proba(X), np.column_stack([1 - p, p]))
+    np.testing.assert_array_equal(binary.predict_classes(X), (p > 0.5).astype(int))
+    assert binary.accuracy(X, labels > 0) == np.mean((p > 0.5) == (labels > 0))
+    with pytest.raises(ValueError, match="predict_proba needs a classifier's output layer"):
+        Network([2, 1]).predict_proba(X)
