@@ -61,7 +61,7 @@ def kernel_and_scratch(name, network, batch_size, update=None):
     width = activation_width(layout)
     n_params = network.params.size
     if name == "matrix":
-        return matrix_kernel, 4 * batch_size * width + n_params
+        return matrix_kernel, 5 * batch_size * width + width + n_params
     if name == "unrolled":
         kernel = unrolled.kernel_for(layout, batch_size == 1, update)
         if update is None:

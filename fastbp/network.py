@@ -41,6 +41,15 @@ class Network:
         Seed of the initialization; ``None`` draws fresh entropy.
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
         Precision of the parameters and of training.
+    batch_norm : bool or sequence of bool, default False
+        Batch normalization of each hidden layer's pre-activations: one bool for every hidden
+        layer, or one per weight layer (False on the output layer). A normalized layer
+        computes ``f(gamma * (z - mean) / sqrt(var + norm_epsilon) + beta)`` with ``z = a @ W
+        + b``: while training, ``mean`` and ``var`` are the batch's (mini-batches of 2 or
+        more); in ``predict``, the running statistics training keeps. ``gamma`` starts at 1,
+        ``beta`` at 0, the running means at 0 and the running variances at 1.
+    norm_epsilon : float, default 1e-5
+        Added to the variance in batch normalization (PyTorch's and Keras's default).
 
     Attributes
     ----------
@@ -50,6 +59,12 @@ class Network:
         Writable views into ``params``, layer ``l`` of shape ``(sizes[l], sizes[l + 1])``.
     biases : tuple of (ndarray or None)
         Writable views of shape ``(sizes[l + 1],)``, or None where a layer has no bias.
+    norm_scales, norm_shifts : tuple of (ndarray or None)
+        Batch normalization's ``gamma`` and ``beta``: writable views into ``params`` (after
+        the layer's bias), or None where a layer is not normalized.
+    statistics : ndarray
+        The running means and variances of the normalized layers, one flat vector (empty
+        without batch normalization); ``running_means`` and ``running_variances`` are views.
     scaling : Standardization or None
         Input standardization applied by ``predict`` and ``Trainer.fit``; None by default.
     metadata : dict
@@ -64,21 +79,32 @@ class Network:
     """
 
     def __init__(
-        self, sizes, activations=None, bias=True, init="glorot", seed=None, dtype=np.float64
+        self,
+        sizes,
+        activations=None,
+        bias=True,
+        init="glorot",
+        seed=None,
+        dtype=np.float64,
+        batch_norm=False,
+        norm_epsilon=1e-5,
     ):
         self._sizes = _check_sizes(sizes)
         n_layers = len(self._sizes) - 1
         self._activations = _check_activations(activations, n_layers, self._sizes[-1])
-        self._bias = _check_per_layer_flags(bias, n_layers)
+        self._bias = _check_per_layer_flags(bias, n_layers, "bias")
+        self._batch_norm = _check_batch_norm(batch_norm, n_layers)
+        self._norm_epsilon = _checks.check_positive_finite(norm_epsilon, "norm_epsilon")
         self._dtype = _check_dtype(dtype)
         self._init = choose(init, INITS, "init")
         self._seed = _checks.check_seed(seed, "seed", upper=2**32)
 
-        self._layout = build_layout(self._sizes, self._activations, self._bias)
+        self._layout = build_layout(self._sizes, self._activations, self._bias, self._batch_norm)
         self._layout.flags.writeable = False
-        n_params = sum(w + b for w, b in _parameter_counts(self._sizes, self._bias))
+        n_params = sum(map(sum, _parameter_counts(self._sizes, self._bias, self._batch_norm)))
         self._params = aligned_zeros(n_params, self._dtype)
-        self._weights, self._biases = _views(self._params, self._layout)
+        self._statistics = aligned_zeros(2 * sum(_normalized_units(self._layout)), self._dtype)
+        self._make_views()
         self._fit_lock = threading.Lock()  # held by Trainer.fit: one fit of a network at a time
         self._scaling = None
         self.metadata = {"fits": []}
@@ -99,6 +125,41 @@ class Network:
     def bias(self):
         """Whether each weight layer has a bias (tuple of bool)."""
         return self._bias
+
+    @property
+    def batch_norm(self):
+        """Whether each weight layer's pre-activations are batch normalized (tuple of bool)."""
+        return self._batch_norm
+
+    @property
+    def norm_epsilon(self):
+        """Added to the variance in batch normalization (float)."""
+        return self._norm_epsilon
+
+    @property
+    def norm_scales(self):
+        """Batch normalization's writable ``gamma`` views, or None per layer."""
+        return self._norm_scales
+
+    @property
+    def norm_shifts(self):
+        """Batch normalization's writable ``beta`` views, or None per layer."""
+        return self._norm_shifts
+
+    @property
+    def statistics(self):
+        """The running means and variances of batch normalization, one flat vector."""
+        return self._statistics
+
+    @property
+    def running_means(self):
+        """Writable views of the running means, or None per layer."""
+        return self._running_means
+
+    @property
+    def running_variances(self):
+        """Writable views of the running variances, or None per layer."""
+        return self._running_variances
 
     @property
     def dtype(self):
@@ -181,7 +242,8 @@ class Network:
         X = self.inputs(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
-        _predict_kernel(self._params, self._layout, X, acts, out)
+        epsilon = self._dtype.type(self._norm_epsilon)
+        _predict_kernel(self._params, self._layout, X, acts, out, self._statistics, epsilon)
         return out
 
     def predict_proba(self, X):
@@ -266,19 +328,41 @@ class Network:
         clone.__dict__.update(self.__dict__)
         clone._params = aligned_zeros(self._params.size, self._dtype)
         clone._params[:] = self._params
-        clone._weights, clone._biases = _views(clone._params, self._layout)
+        clone._statistics = self._statistics.copy()
+        clone._make_views()
         clone._fit_lock = threading.Lock()
         clone.metadata = copy.deepcopy(self.metadata)
         return clone
 
     def __repr__(self):
+        norm = ""
+        if any(self._batch_norm):
+            norm = f", batch_norm={list(self._batch_norm)}, norm_epsilon={self._norm_epsilon}"
         return (
             f"Network(sizes={list(self._sizes)}, activations={list(self._activations)}, "
             f"bias={list(self._bias)}, init={self._init!r}, seed={self._seed}, "
-            f"dtype={self._dtype.name})"
+            f"dtype={self._dtype.name}{norm})"
         )
 
+    def _make_views(self):
+        self._weights, self._biases, self._norm_scales, self._norm_shifts = _views(
+            self._params, self._layout
+        )
+        means, variances = [], []
+        for row in self._layout.astype(np.int64):
+            fan_out, start = row[codes.FAN_OUT], row[codes.STATS_OFFSET]
+            normalized = bool(row[codes.HAS_NORM])
+            means.append(self._statistics[start : start + fan_out] if normalized else None)
+            variances.append(
+                self._statistics[start + fan_out : start + 2 * fan_out] if normalized else None
+            )
+        self._running_means, self._running_variances = tuple(means), tuple(variances)
+
     def _initialize(self):
+        for scale, variance in zip(self._norm_scales, self._running_variances, strict=True):
+            if scale is not None:
+                scale[:] = 1
+                variance[:] = 1
         rs = np.random.RandomState(self._seed)
         for weights in self._weights:
             fan_in, fan_out = weights.shape
@@ -293,13 +377,16 @@ class Network:
                 weights[:] = rs.randn(fan_in, fan_out) * np.sqrt(2.0 / fan_in)
 
 
-def build_layout(sizes, activations, bias):
+def build_layout(sizes, activations, bias, batch_norm=None):
     """The uint64 layout table of a network: one row per weight layer (see ``kernels.codes``)."""
     n_layers = len(sizes) - 1
+    batch_norm = batch_norm or (False,) * n_layers
     layout = np.zeros((n_layers, codes.LAYOUT_COLUMNS), dtype=np.uint64)
     offset = 0
+    statistics = 0
     output_offset = sizes[0]  # the input row sits first in the activation scratch
-    for layer, (n_weights, n_bias) in enumerate(_parameter_counts(sizes, bias)):
+    counts = _parameter_counts(sizes, bias, batch_norm)
+    for layer, (n_weights, n_bias, n_norm) in enumerate(counts):
         layout[layer, codes.FAN_IN] = sizes[layer]
         layout[layer, codes.FAN_OUT] = sizes[layer + 1]
         layout[layer, codes.WEIGHT_OFFSET] = offset
@@ -308,7 +395,11 @@ def build_layout(sizes, activations, bias):
         layout[layer, codes.ACTIVATION] = ACTIVATIONS[activations[layer]]
         layout[layer, codes.INPUT_OFFSET] = output_offset - sizes[layer]
         layout[layer, codes.OUTPUT_OFFSET] = output_offset
-        offset += n_weights + n_bias
+        layout[layer, codes.HAS_NORM] = bool(n_norm)
+        layout[layer, codes.NORM_OFFSET] = offset + n_weights + n_bias
+        layout[layer, codes.STATS_OFFSET] = statistics
+        offset += n_weights + n_bias + n_norm
+        statistics += n_norm
         output_offset += sizes[layer + 1]
     return layout
 
@@ -319,19 +410,47 @@ def activation_width(layout):
     return int(last[codes.OUTPUT_OFFSET] + last[codes.FAN_OUT])
 
 
-def _parameter_counts(sizes, bias):
-    return [(sizes[i] * sizes[i + 1], sizes[i + 1] if bias[i] else 0) for i in range(len(bias))]
+def parameter_count(sizes, bias, batch_norm=None):
+    """How many parameters a network of this architecture has (Python ints throughout)."""
+    batch_norm = batch_norm or (False,) * len(bias)
+    return sum(map(sum, _parameter_counts(sizes, bias, batch_norm)))
+
+
+def _parameter_counts(sizes, bias, batch_norm):
+    """Per weight layer: its weights, bias, and batch normalization's scales and shifts."""
+    return [
+        (
+            sizes[i] * sizes[i + 1],
+            sizes[i + 1] if bias[i] else 0,
+            2 * sizes[i + 1] if batch_norm[i] else 0,
+        )
+        for i in range(len(bias))
+    ]
+
+
+def _normalized_units(layout):
+    return [int(row[codes.FAN_OUT]) for row in layout if row[codes.HAS_NORM]]
 
 
 def _views(params, layout):
-    weights, biases = [], []
+    weights, biases, scales, shifts = [], [], [], []
     for row in layout.astype(np.int64):
-        fan_in, fan_out, w_start, b_start = (
-            row[c] for c in (codes.FAN_IN, codes.FAN_OUT, codes.WEIGHT_OFFSET, codes.BIAS_OFFSET)
+        fan_in, fan_out, w_start, b_start, n_start = (
+            row[c]
+            for c in (
+                codes.FAN_IN,
+                codes.FAN_OUT,
+                codes.WEIGHT_OFFSET,
+                codes.BIAS_OFFSET,
+                codes.NORM_OFFSET,
+            )
         )
         weights.append(params[w_start : w_start + fan_in * fan_out].reshape(fan_in, fan_out))
         biases.append(params[b_start : b_start + fan_out] if row[codes.HAS_BIAS] else None)
-    return tuple(weights), tuple(biases)
+        normalized = bool(row[codes.HAS_NORM])
+        scales.append(params[n_start : n_start + fan_out] if normalized else None)
+        shifts.append(params[n_start + fan_out : n_start + 2 * fan_out] if normalized else None)
+    return tuple(weights), tuple(biases), tuple(scales), tuple(shifts)
 
 
 def _check_sizes(sizes):
@@ -369,20 +488,29 @@ def _check_activations(activations, n_layers, n_outputs):
     return tuple(names)
 
 
-def _check_per_layer_flags(bias, n_layers):
-    if isinstance(bias, (bool, np.bool_)):
-        return (bool(bias),) * n_layers
-    if isinstance(bias, str) or not hasattr(bias, "__len__"):
-        raise TypeError(f"bias must be a bool or one bool per weight layer; got {bias!r}")
-    flags = list(bias)
+def _check_per_layer_flags(flags, n_layers, name):
+    if isinstance(flags, (bool, np.bool_)):
+        return (bool(flags),) * n_layers
+    if isinstance(flags, str) or not hasattr(flags, "__len__"):
+        raise TypeError(f"{name} must be a bool or one bool per weight layer; got {flags!r}")
+    flags = list(flags)
     if len(flags) != n_layers:
         raise ValueError(
-            f"bias must give one bool per weight layer ({n_layers}); got {len(flags)}: {flags!r}"
+            f"{name} must give one bool per weight layer ({n_layers}); got {len(flags)}: {flags!r}"
         )
     for flag in flags:
         if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"bias must hold bools; got {flag!r} in {flags!r}")
+            raise TypeError(f"{name} must hold bools; got {flag!r} in {flags!r}")
     return tuple(bool(f) for f in flags)
+
+
+def _check_batch_norm(batch_norm, n_layers):
+    if isinstance(batch_norm, (bool, np.bool_)):
+        return (bool(batch_norm),) * (n_layers - 1) + (False,)
+    flags = _check_per_layer_flags(batch_norm, n_layers, "batch_norm")
+    if flags[-1]:
+        raise ValueError("batch_norm: the output layer cannot be batch normalized")
+    return flags
 
 
 def _check_dtype(dtype):

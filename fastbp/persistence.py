@@ -3,9 +3,11 @@
 The file is an uncompressed NumPy ``.npz`` archive (readable with ``np.load(path)``) of:
 
 - ``header.npy``: uint8, the UTF-8 JSON header: ``format``, ``version``, ``network``
-  (sizes, activations, bias, init, seed, dtype), ``n_params``, ``scaling`` (true when the
+  (sizes, activations, bias, init, seed, dtype, and batch_norm and norm_epsilon, which
+  files written before batch normalization lack), ``n_params``, ``scaling`` (true when the
   two arrays below are present) and ``metadata``;
 - ``params.npy``: the flat parameter vector, in the network's dtype, bit for bit;
+- ``statistics.npy``: batch normalization's running statistics, when a layer has it;
 - ``scaling_mean.npy``, ``scaling_scale.npy``: float64, when the network has a scaling.
 
 Loading trusts nothing in the file. It never unpickles. Before any array is allocated, every
@@ -25,15 +27,16 @@ import zlib
 import numpy as np
 
 from fastbp.errors import ModelFileError
-from fastbp.network import Network
+from fastbp.network import Network, parameter_count
 from fastbp.scaling import Standardization
 
 FORMAT = "fastbp-model"
 VERSION = 1
 MAX_HEADER_BYTES = 1 << 20
 _HEADER_KEYS = {"format", "version", "network", "n_params", "scaling", "metadata"}
-_MEMBERS = ("header", "params", "scaling_mean", "scaling_scale")
+_MEMBERS = ("header", "params", "scaling_mean", "scaling_scale", "statistics")
 _NETWORK_KEYS = ("sizes", "activations", "bias", "init", "seed", "dtype")
+_NORM_KEYS = ("batch_norm", "norm_epsilon")  # optional: version 1 files before them lack them
 
 
 def save(network, path):
@@ -55,6 +58,8 @@ def save(network, path):
             "init": network.init,
             "seed": network.seed,
             "dtype": network.dtype.name,
+            "batch_norm": list(network.batch_norm),
+            "norm_epsilon": network.norm_epsilon,
         },
         "n_params": int(network.params.size),
         "scaling": scaling is not None,
@@ -66,6 +71,8 @@ def save(network, path):
     }
     if scaling is not None:
         arrays["scaling_mean"], arrays["scaling_scale"] = scaling.mean, scaling.scale
+    if any(network.batch_norm):
+        arrays["statistics"] = network.statistics
 
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -135,6 +142,7 @@ def _load(archive, file_size):
     params = _read_array(archive, members["params"], dtype, header["n_params"], "params")
     if not np.isfinite(params).all():
         raise ModelFileError("params holds non-finite values")
+    expected = {"header", "params"}
     scaling = None
     if header["scaling"]:
         n_inputs = spec["sizes"][0]
@@ -143,10 +151,28 @@ def _load(archive, file_size):
             for name in ("scaling_mean", "scaling_scale")
         )
         scaling = _build(Standardization, "scaling", mean, scale)
-    elif members.keys() != {"header", "params"}:
-        raise ModelFileError(f"arrays {sorted(members)} found where the header declares no scaling")
-    network = _build(Network, "network", **{key: spec[key] for key in _NETWORK_KEYS})
+        expected |= {"scaling_mean", "scaling_scale"}
+    normalized = spec.get("batch_norm", [False] * len(spec["bias"]))
+    n_statistics = 2 * sum(
+        size for size, on in zip(spec["sizes"][1:], normalized, strict=True) if on
+    )
+    statistics = None
+    if n_statistics:
+        statistics = _read_array(
+            archive, members.get("statistics"), dtype, n_statistics, "statistics"
+        )
+        if not np.isfinite(statistics).all():
+            raise ModelFileError("statistics holds non-finite values")
+        expected.add("statistics")
+    if members.keys() != expected:
+        raise ModelFileError(
+            f"arrays {sorted(members)} found where the header implies {sorted(expected)}"
+        )
+    keys = _NETWORK_KEYS + tuple(key for key in _NORM_KEYS if key in spec)
+    network = _build(Network, "network", **{key: spec[key] for key in keys})
     network.params[:] = params
+    if statistics is not None:
+        network.statistics[:] = statistics
     network.scaling = scaling
     network.metadata = header["metadata"]
     return network
@@ -226,24 +252,29 @@ def _header(raw):
     if set(header) != _HEADER_KEYS:
         raise ModelFileError(f"header keys {sorted(header)} are not {sorted(_HEADER_KEYS)}")
     spec = header["network"]
-    if not isinstance(spec, dict) or set(spec) != set(_NETWORK_KEYS):
-        raise ModelFileError(f"header 'network' must hold exactly {list(_NETWORK_KEYS)}")
+    if not isinstance(spec, dict) or set(spec) - set(_NORM_KEYS) != set(_NETWORK_KEYS):
+        raise ModelFileError(
+            f"header 'network' must hold exactly {list(_NETWORK_KEYS)} (and {list(_NORM_KEYS)})"
+        )
     if spec["dtype"] not in ("float64", "float32"):
         raise ModelFileError(f"header dtype must be float64 or float32; got {spec['dtype']!r}")
     sizes, bias = spec["sizes"], spec["bias"]
+    batch_norm = spec.get("batch_norm", [False] * len(bias))
     if not (
         isinstance(sizes, list)
         and isinstance(bias, list)
+        and isinstance(batch_norm, list)
         and len(sizes) >= 2
-        and len(bias) == len(sizes) - 1
+        and len(bias) == len(batch_norm) == len(sizes) - 1
         and all(type(s) is int and s >= 1 for s in sizes)
-        and all(type(b) is bool for b in bias)
+        and all(type(b) is bool for b in bias + batch_norm)
     ):
-        raise ModelFileError(f"header sizes {sizes!r} and bias {bias!r} do not describe a network")
+        raise ModelFileError(
+            f"header sizes {sizes!r}, bias {bias!r} and batch_norm {batch_norm!r} do not "
+            "describe a network"
+        )
     # Counted here, in Python integers, before the Network (and its parameters) is built.
-    n_params = sum(
-        sizes[i] * sizes[i + 1] + (sizes[i + 1] if bias[i] else 0) for i in range(len(bias))
-    )
+    n_params = parameter_count(sizes, bias, batch_norm)
     if header["n_params"] != n_params or type(header["n_params"]) is not int:
         raise ModelFileError(
             f"header declares {header['n_params']!r} parameters; its architecture has {n_params}"

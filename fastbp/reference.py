@@ -45,19 +45,66 @@ DERIVATIVES = {
 }
 
 
-def predict(weights, biases, activations, X):
+class BatchNorm:
+    """One layer's batch normalization: scale ``gamma``, shift ``beta``, running ``mean`` and
+    ``var``, updated in place by training."""
+
+    def __init__(self, gamma, beta, mean, var, epsilon=1e-5, momentum=0.1):
+        dtype = gamma.dtype.type
+        self.gamma, self.beta = gamma.copy(), beta.copy()
+        self.mean, self.var = mean.copy(), var.copy()
+        self.epsilon, self.momentum = dtype(epsilon), dtype(momentum)
+
+    def copy(self):
+        return BatchNorm(self.gamma, self.beta, self.mean, self.var, self.epsilon, self.momentum)
+
+    def inference(self, z):
+        """With the running statistics, as ``predict`` normalizes."""
+        return (z - self.mean) / np.sqrt(self.var + self.epsilon) * self.gamma + self.beta
+
+    def training(self, z):
+        """With the batch's statistics; moves the running ones towards them. Returns the
+        output, the normalized ``z`` and each unit's deviation (for the backward pass)."""
+        n = z.dtype.type(z.shape[0])
+        mean = z.mean(axis=0)
+        var = z.var(axis=0)
+        deviation = np.sqrt(var + self.epsilon)
+        normed = (z - mean) / deviation
+        m = self.momentum
+        self.mean = (1 - m) * self.mean + m * mean
+        self.var = (1 - m) * self.var + m * (var * n / (n - 1))
+        return normed * self.gamma + self.beta, normed, deviation
+
+    def backward(self, delta, normed, deviation):
+        """``delta`` with respect to the output -> with respect to ``z``, and the gradients of
+        gamma and beta."""
+        n = delta.dtype.type(delta.shape[0])
+        scale_gradient = (delta * normed).sum(axis=0)
+        shift_gradient = delta.sum(axis=0)
+        d_normed = delta * self.gamma
+        delta = (n * d_normed - d_normed.sum(axis=0) - normed * (d_normed * normed).sum(axis=0)) / (
+            n * deviation
+        )
+        return delta, scale_gradient, shift_gradient
+
+
+def predict(weights, biases, activations, X, norms=None):
     """The network's outputs for the rows of ``X``."""
-    return forward(weights, biases, activations, X)[-1]
+    return forward(weights, biases, activations, X, norms)[-1]
 
 
-def forward(weights, biases, activations, X):
-    """Every layer's outputs, input first: ``[X, a_1, ..., a_L]``."""
+def forward(weights, biases, activations, X, norms=None):
+    """Every layer's outputs, input first: ``[X, a_1, ..., a_L]``; ``norms`` holds a
+    ``BatchNorm`` (used with its running statistics) or None per layer."""
+    norms = norms or [None] * len(weights)
     layers = [X]
     with np.errstate(over="ignore"):  # exp overflowing to inf gives the right limit, 0 or 1
-        for W, b, name in zip(weights, biases, activations, strict=True):
+        for W, b, name, norm in zip(weights, biases, activations, norms, strict=True):
             z = layers[-1] @ W
             if b is not None:
                 z = z + b
+            if norm is not None:
+                z = norm.inference(z)
             layers.append(ACTIVATIONS[name](z))
     return layers
 
@@ -74,22 +121,41 @@ def output_delta(O, T, activation, loss):
 
 
 def gradients(
-    weights, biases, activations, X, T, loss, sample_weight=None, clip_value=None, dropout=None
+    weights,
+    biases,
+    activations,
+    X,
+    T,
+    loss,
+    sample_weight=None,
+    clip_value=None,
+    dropout=None,
+    norms=None,
 ):
     """The summed gradient of a batch, and its forward pass.
 
     ``sample_weight`` scales each example's output delta; ``clip_value`` clips every delta
-    as soon as it is computed; ``dropout`` is a pair ``(rate, generator)`` for inverted dropout
-    on the hidden layers. Returns ``(weight_gradients, bias_gradients, layers)``.
+    as soon as it is computed (with batch normalization, the delta of its output);
+    ``dropout`` is a pair ``(rate, generator)`` for inverted dropout on the hidden layers;
+    ``norms`` a ``BatchNorm`` or None per layer, trained on the batch's statistics.
+    Returns ``(weight_gradients, bias_gradients, layers, norm_gradients)``, the last a pair
+    (gamma's, beta's) or None per layer.
     """
-    layers, undropped, masks = training_forward(weights, biases, activations, X, dropout)
+    norms = norms or [None] * len(weights)
+    layers, undropped, masks, caches = training_forward(
+        weights, biases, activations, X, dropout, norms
+    )
     delta = output_delta(layers[-1], T, activations[-1], loss)
     if sample_weight is not None:
         delta = delta * sample_weight[:, None]
     delta = clip(delta, clip_value)
     weight_grads = [None] * len(weights)
     bias_grads = [None] * len(weights)
+    norm_grads = [None] * len(weights)
     for l in reversed(range(len(weights))):
+        if norms[l] is not None:
+            delta, scale_gradient, shift_gradient = norms[l].backward(delta, *caches[l])
+            norm_grads[l] = (scale_gradient, shift_gradient)
         weight_grads[l] = layers[l].T @ delta
         if biases[l] is not None:
             bias_grads[l] = delta.sum(axis=0)
@@ -98,39 +164,42 @@ def gradients(
             if masks[l] is not None:
                 delta = delta * masks[l]
             delta = clip(delta, clip_value)
-    return weight_grads, bias_grads, layers
+    return weight_grads, bias_grads, layers, norm_grads
 
 
-def training_forward(weights, biases, activations, X, dropout=None):
-    """``forward`` with inverted dropout on the hidden layers when ``dropout`` is a pair
+def training_forward(weights, biases, activations, X, dropout=None, norms=None):
+    """``forward`` as training runs it: batch-normalized layers (``norms``) on the batch's
+    statistics, and inverted dropout on the hidden layers when ``dropout`` is a pair
     ``(rate, generator)``: each unit of each row is kept when a uniform draw (layer by layer,
     row by row, unit by unit) is at least ``rate``, and scaled by ``1 / (1 - rate)``.
 
-    Returns the layers as the next layer sees them, the layers before dropout, and the masks
-    (None where nothing is dropped).
+    Returns the layers as the next layer sees them, the layers before dropout, the masks
+    (None where nothing is dropped), and per layer the normalization's ``(normed,
+    deviation)`` or None.
     """
-    if dropout is None:
-        layers = forward(weights, biases, activations, X)
-        return layers, layers, [None] * len(layers)
-    rate, generator = dropout
+    norms = norms or [None] * len(weights)
     dtype = X.dtype
+    rate, generator = dropout or (0.0, None)
     scale = dtype.type(1 / (1 - rate))
-    layers, undropped, masks = [X], [X], [None]
+    layers, undropped, masks, caches = [X], [X], [None], []
     with np.errstate(over="ignore"):
         for l, (W, b, name) in enumerate(zip(weights, biases, activations, strict=True)):
             z = layers[-1] @ W
             if b is not None:
                 z = z + b
+            caches.append(None)
+            if norms[l] is not None:
+                z, *caches[-1] = norms[l].training(z)
             a = ACTIVATIONS[name](z)
             undropped.append(a)
-            if l < len(weights) - 1:
+            if dropout is not None and l < len(weights) - 1:
                 draws = np.array([generator.uniform() for _ in range(a.size)]).reshape(a.shape)
                 masks.append(np.where(draws >= rate, scale, dtype.type(0)).astype(dtype))
                 a = a * masks[-1]
             else:
                 masks.append(None)
             layers.append(a)
-    return layers, undropped, masks
+    return layers, undropped, masks, caches
 
 
 def clip(values, limit):
@@ -186,6 +255,7 @@ def fit(
     patience=None,
     min_delta=0.0,
     restore_best=True,
+    norms=None,
 ):
     """Train copies of ``weights`` and ``biases``; return them and the history.
 
@@ -194,6 +264,7 @@ def fit(
     the other arguments mean what they mean to ``Trainer`` and ``Trainer.fit``. Returns
     ``(weights, biases, history)`` where history maps each name in ``METRIC_NAMES`` (and,
     with validation data, each with a ``val_`` prefix) to an array with one entry per epoch.
+    With ``norms`` (a ``BatchNorm`` or None per layer), trained copies of them come fourth.
 
     The first epoch whose loss, or any parameter after its updates, is not finite raises
     ``DivergenceError``: its ``history`` holds the epochs before, and it carries the weights
@@ -210,7 +281,9 @@ def fit(
     generator = SplitMix64(seed)
     names = METRIC_NAMES + (tuple("val_" + n for n in METRIC_NAMES) if validation_data else ())
     history = {name: [] for name in names}
-    update = Update(optimizer, weights, biases, l2, l2_biases, clip_norm, dtype)
+    given_norms = norms is not None
+    norms = [None if n is None else n.copy() for n in norms] if given_norms else None
+    update = Update(optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms)
     plateau = {"rate": float(learning_rate), "best": np.inf, "wait": 0}
     best = {"loss": np.inf, "weights": None, "biases": None, "wait": 0}
 
@@ -225,7 +298,7 @@ def fit(
             for start in range(0, n_samples, batch_size):
                 batch = order[start : start + batch_size]
                 batch_weight = None if sample_weight is None else sample_weight[batch]
-                weight_grads, bias_grads, layers = gradients(
+                weight_grads, bias_grads, layers, norm_grads = gradients(
                     weights,
                     biases,
                     activations,
@@ -235,15 +308,16 @@ def fit(
                     batch_weight,
                     clip_value,
                     (dropout, generator) if dropout else None,
+                    norms,
                 )
                 tallies += scores(layers[-1], Y[batch], activations[-1], loss, batch_weight)
                 divisor = dtype.type(len(batch) if reduction == "mean" else 1)
-                update(weights, biases, weight_grads, bias_grads, divisor, rate)
+                update(weights, biases, weight_grads, bias_grads, divisor, rate, norm_grads)
             record(history, "", tallies, n_samples, n_outputs)
             monitored = history["loss"][-1]
             if validation_data:
                 X_val, Y_val = validation_data
-                O = predict(weights, biases, activations, X_val)
+                O = predict(weights, biases, activations, X_val, norms)
                 tallies = scores(O, Y_val, activations[-1], loss)
                 record(history, "val_", tallies, X_val.shape[0], n_outputs)
                 monitored = history["val_loss"][-1]
@@ -263,13 +337,18 @@ def fit(
                     best["loss"], best["wait"] = monitored, 0
                     best["weights"] = [W.copy() for W in weights]
                     best["biases"] = [None if b is None else b.copy() for b in biases]
+                    best["norms"] = [None if n is None else n.copy() for n in norms or ()]
                 else:
                     best["wait"] += 1
                     if best["wait"] >= patience:
                         break
     if patience is not None and restore_best and best["weights"] is not None:
         weights, biases = best["weights"], best["biases"]
-    return weights, biases, {name: np.array(v) for name, v in history.items()}
+        norms = best["norms"] if given_norms else None
+    history = {name: np.array(v) for name, v in history.items()}
+    if given_norms:
+        return weights, biases, history, norms
+    return weights, biases, history
 
 
 def scores(O, T, activation, loss, sample_weight=None):
@@ -328,16 +407,19 @@ class Update:
     """The step of a batch on the flat vector of all parameters (each layer's weights, then
     its bias): divide, add the L2 gradient, clip the norm, then the optimizer's rule."""
 
-    def __init__(self, optimizer, weights, biases, l2, l2_biases, clip_norm, dtype):
+    def __init__(self, optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms=None):
         self.optimizer = optimizer
         self.dtype = dtype
         self.l2 = dtype.type(l2)
         self.clip_norm = clip_norm
+        self.norms = norms or [None] * len(weights)
         decayed = []
-        for W, b in zip(weights, biases, strict=True):
+        for W, b, norm in zip(weights, biases, self.norms, strict=True):
             decayed.append(np.full(W.size, l2 != 0))
             if b is not None:
                 decayed.append(np.full(b.size, l2 != 0 and l2_biases))
+            if norm is not None:
+                decayed.append(np.full(2 * norm.gamma.size, False))
         self.decayed = np.concatenate(decayed)
         size = self.decayed.size
         self.first = np.zeros(size, dtype)  # velocity, first moment, or previous gradient
@@ -346,9 +428,10 @@ class Update:
             self.second[:] = optimizer.step_initial
         self.steps = 0
 
-    def __call__(self, weights, biases, weight_grads, bias_grads, divisor, rate):
-        params = flatten(weights, biases)
-        g = flatten(weight_grads, bias_grads) / divisor
+    def __call__(self, weights, biases, weight_grads, bias_grads, divisor, rate, norm_grads):
+        norm_params = [None if n is None else (n.gamma, n.beta) for n in self.norms]
+        params = flatten(weights, biases, norm_params)
+        g = flatten(weight_grads, bias_grads, norm_grads) / divisor
         g = np.where(self.decayed, g + self.l2 * params, g)
         if self.clip_norm is not None:
             norm = np.sqrt(np.sum(g.astype(np.float64) ** 2))
@@ -356,7 +439,7 @@ class Update:
                 g = g * self.dtype.type(self.clip_norm / norm)
         self.steps += 1
         params = self.step(params, g, rate)
-        unflatten(params, weights, biases)
+        unflatten(params, weights, biases, norm_params)
 
     def step(self, w, g, rate):
         optimizer, setting = self.optimizer, self.dtype.type
@@ -386,20 +469,27 @@ class Update:
         return w - np.sign(g) * self.second
 
 
-def flatten(weights, biases):
-    return np.concatenate(
-        [p.ravel() for W, b in zip(weights, biases, strict=True) for p in (W, b) if p is not None]
-    )
+def flatten(weights, biases, norms):
+    """One vector in the layout of ``Network.params``: per layer the weights, the bias, and
+    batch normalization's pair (scale, shift)."""
+    return np.concatenate([p.ravel() for p in _in_layout(weights, biases, norms)])
 
 
-def unflatten(vector, weights, biases):
-    """Write ``vector`` back into the ``weights`` and ``biases`` arrays, in place."""
+def unflatten(vector, weights, biases, norms):
+    """Write ``vector`` back into the arrays ``flatten`` took it from, in place."""
     at = 0
-    for W, b in zip(weights, biases, strict=True):
-        for p in (W, b):
-            if p is not None:
-                p[...] = vector[at : at + p.size].reshape(p.shape)
-                at += p.size
+    for p in _in_layout(weights, biases, norms):
+        p[...] = vector[at : at + p.size].reshape(p.shape)
+        at += p.size
+
+
+def _in_layout(weights, biases, norms):
+    for W, b, norm in zip(weights, biases, norms, strict=True):
+        yield W
+        if b is not None:
+            yield b
+        if norm is not None:
+            yield from norm
 
 
 class SplitMix64:

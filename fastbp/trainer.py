@@ -74,6 +74,12 @@ class Trainer:
     clip_norm : float, optional
         The batch's whole gradient (all parameters, after L2) is scaled down to this
         Euclidean norm when it is longer.
+    norm_momentum : float, default 0.1
+        For networks with batch normalization: after each batch the running statistics move
+        this far towards the batch's, ``running = (1 - m) * running + m * batch`` (PyTorch's
+        convention; the running variance takes the batch's unbiased variance). Such networks
+        train in batches of 2 or more, and with ``clip_value`` their deltas are clipped with
+        respect to the normalization's output.
     kernel : {"auto", "unrolled", "matrix", "generic"}, default "auto"
         Which compiled kernel runs the fit; all give the same results. ``"unrolled"`` is
         compiled for the network's exact shape (networks of at most 64 weights, no softmax)
@@ -115,6 +121,7 @@ class Trainer:
         dropout=0.0,
         clip_value=None,
         clip_norm=None,
+        norm_momentum=0.1,
         kernel="auto",
     ):
         self.network = network
@@ -130,6 +137,7 @@ class Trainer:
         self.dropout = dropout
         self.clip_value = clip_value
         self.clip_norm = clip_norm
+        self.norm_momentum = norm_momentum
         self.kernel = kernel
         self._check_settings()
         self.seed = _checks.check_seed(seed, "seed", upper=2**64)
@@ -257,6 +265,17 @@ class Trainer:
 
         n_samples = X.shape[0]
         batch_size = n_samples if self.batch_size is None else min(self.batch_size, n_samples)
+        if any(network.batch_norm) and (batch_size < 2 or n_samples % batch_size == 1):
+            raise ValueError(
+                "batch normalization needs batches of 2 or more examples; with batch_size="
+                f"{self.batch_size} on {n_samples} samples, "
+                + (
+                    "every batch holds 1"
+                    if batch_size < 2
+                    else "the last batch of each epoch holds 1 (choose a batch_size that does "
+                    "not leave one example over)"
+                )
+            )
         if isinstance(self.optimizer, optimizers.RPROP) and batch_size != n_samples:
             raise ValueError(
                 "optimizer RPROP trains on the full batch: use batch_size=None (this fit's "
@@ -265,7 +284,9 @@ class Trainer:
         settings, options = self._settings(n_samples, batch_size, network.dtype)
         options[codes.PATIENCE] = patience or 0
         settings[codes.MIN_DELTA] = min_delta
-        needs = self._needs(weights is not None or validating or patience is not None)
+        needs = self._needs(
+            weights is not None or validating or patience is not None or any(network.batch_norm)
+        )
         kernel_name = self.kernel
         if kernel_name == "auto":
             kernel_name = _kernels.choose(network, batch_size, n_samples * epochs, needs)
@@ -295,12 +316,20 @@ class Trainer:
             params = aligned_zeros(network.params.size, network.dtype)
             params[:] = network.params
             best_params = params.copy()
-            working = [params, self._rng_state.copy(), moments.copy(), counters.copy()]
+            statistics = network.statistics.copy()
+            best_statistics = statistics.copy()
+            working = [
+                params,
+                self._rng_state.copy(),
+                moments.copy(),
+                counters.copy(),
+                statistics,
+            ]
             table = np.zeros((epochs, codes.HISTORY_COLUMNS))
             scratch = aligned_zeros(scratch_size, network.dtype)
             data = (X, Y, np.empty(0, network.dtype) if weights is None else weights)
             validation = (X_val, Y_val)
-            state = (working[2], working[3], best_params)
+            state = (working[2], working[3], best_params, statistics, best_statistics)
 
             def train_chunk(rows, check_every):
                 options[codes.CHECK_EVERY] = check_every
@@ -342,7 +371,9 @@ class Trainer:
                 best_epoch = int(working[3][codes.BEST_EPOCH]) - first_epoch
                 if restore_best:
                     params[:] = best_params
+                    statistics[:] = best_statistics
             network.params[:] = params
+            network.statistics[:] = statistics
             self._rng_state[:] = working[1]
             moments[:] = working[2]
             counters[:] = working[3]
@@ -452,6 +483,7 @@ class Trainer:
                 "dropout",
                 "clip_value",
                 "clip_norm",
+                "norm_momentum",
             )
         }
         record["optimizer"] = repr(self.optimizer)
@@ -507,6 +539,9 @@ class Trainer:
         self.l2 = _checks.check_real(self.l2, "l2", 0)
         self.l2_biases = _checks.check_flag(self.l2_biases, "l2_biases")
         self.dropout = _checks.check_real(self.dropout, "dropout", 0, 1)
+        self.norm_momentum = _checks.check_real(
+            self.norm_momentum, "norm_momentum", 0, 1, include_high=True
+        )
         for name in ("clip_value", "clip_norm"):
             if getattr(self, name) is not None:
                 setattr(self, name, _checks.check_positive_finite(getattr(self, name), name))
@@ -533,6 +568,8 @@ class Trainer:
         settings[codes.CLIP_NORM] = self.clip_norm or 0
         settings[codes.DROPOUT] = self.dropout
         settings[codes.DROPOUT_SCALE] = 1 / (1 - self.dropout)
+        settings[codes.NORM_MOMENTUM] = self.norm_momentum
+        settings[codes.NORM_EPSILON] = self.network.norm_epsilon
         self.optimizer.fill(settings)
         self.schedule.fill(settings, options)
         options[codes.LOSS_CODE] = LOSSES[self.loss]
@@ -549,7 +586,8 @@ class Trainer:
             f"reduction={self.reduction!r}, loss={self.loss!r}, shuffle={self.shuffle}, "
             f"seed={self.seed}, optimizer={self.optimizer}, schedule={self.schedule}, "
             f"l2={self.l2}, l2_biases={self.l2_biases}, dropout={self.dropout}, "
-            f"clip_value={self.clip_value}, clip_norm={self.clip_norm}, kernel={self.kernel!r})"
+            f"clip_value={self.clip_value}, clip_norm={self.clip_norm}, "
+            f"norm_momentum={self.norm_momentum}, kernel={self.kernel!r})"
         )
 
 

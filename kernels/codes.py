@@ -24,7 +24,13 @@ HAS_BIAS = 4
 ACTIVATION = 5
 INPUT_OFFSET = 6  # where the layer's inputs start in the activation scratch
 OUTPUT_OFFSET = 7  # where the layer's outputs start in the activation scratch
-LAYOUT_COLUMNS = 8
+# Batch normalization of the layer's pre-activations (hidden layers only): its scale (gamma)
+# and shift (beta) start at NORM_OFFSET in the parameters, one after the other; its running
+# mean and variance at STATS_OFFSET in the statistics vector, likewise.
+HAS_NORM = 8
+NORM_OFFSET = 9  # meaningful only where HAS_NORM is 1, as are the two below
+STATS_OFFSET = 10
+LAYOUT_COLUMNS = 11
 
 # Columns of the per-epoch history table filled by the training kernels.
 LOSS = 0
@@ -61,7 +67,9 @@ SCHEDULE_POWER = 17  # invscaling: learning_rate / (epoch + 1) ** power
 SCHEDULE_FACTOR = 18  # step and plateau: what the learning rate is multiplied by
 SCHEDULE_THRESHOLD = 19  # plateau: a relative improvement smaller than this is none
 MIN_DELTA = 20  # early stopping: an improvement of the monitored loss smaller than this is none
-SETTINGS_SIZE = 21
+NORM_MOMENTUM = 21  # batch normalization: running = (1 - m) * running + m * batch statistic
+NORM_EPSILON = 22  # added to the variance under the square root
+SETTINGS_SIZE = 23
 
 # Optimizer codes.
 SGD = 0

@@ -28,11 +28,14 @@ def learning_rate(settings, options, counters):
 
 
 @njit(**HELPER_OPTIONS)
-def end_epoch(settings, options, counters, monitored, params, best_params):
+def end_epoch(
+    settings, options, counters, monitored, params, best_params, statistics, best_statistics
+):
     """Count the epoch, and update reduce-on-plateau and early stopping from ``monitored``
     (the epoch's validation loss, or its training loss without validation data).
 
-    Early stopping keeps a copy of the best parameters in ``best_params`` and sets
+    Early stopping keeps a copy of the best parameters in ``best_params`` (and of batch
+    normalization's running statistics in ``best_statistics``) and sets
     ``counters[STOPPED]`` after ``options[PATIENCE]`` epochs without an improvement of more
     than ``settings[MIN_DELTA]``.
     """
@@ -54,6 +57,8 @@ def end_epoch(settings, options, counters, monitored, params, best_params):
             counters[codes.WAIT] = 0.0
             for p in range(params.shape[0]):
                 best_params[p] = params[p]
+            for p in range(statistics.shape[0]):
+                best_statistics[p] = statistics[p]
         else:
             counters[codes.WAIT] += 1.0
             if counters[codes.WAIT] >= options[codes.PATIENCE]:

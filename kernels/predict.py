@@ -8,13 +8,14 @@ from fastbp.kernels.layers import forward
 
 
 @njit(**JIT_OPTIONS)
-def predict(params, layout, X, acts, out):
-    """Write the network's outputs for every row of ``X`` into ``out``."""
+def predict(params, layout, X, acts, out, statistics, epsilon):
+    """Write the network's outputs for every row of ``X`` into ``out``; batch-normalized
+    layers use the running ``statistics`` and ``epsilon``."""
     last = layout.shape[0] - 1
     start = layout[last, codes.OUTPUT_OFFSET]
     for i in range(X.shape[0]):
         for k in range(X.shape[1]):
             acts[k] = X[i, k]
-        forward(params, layout, acts)
+        forward(params, layout, acts, statistics, epsilon)
         for j in range(out.shape[1]):
             out[i, j] = acts[start + j]

@@ -72,6 +72,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         target = scratch[2 * width : 2 * width + n_params]
         step = params.dtype.type(1.0)
 
+    no_statistics = scratch[:0]  # this kernel trains no batch normalization
     order = np.arange(n_samples)
     for epoch in range(history.shape[0]):
         if shuffle:
@@ -88,7 +89,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                 example = order[i]
                 for k in range(n_inputs):
                     acts[k] = X[example, k]
-                forward(params, layout, acts)
+                forward(params, layout, acts, no_statistics, zero)
 
                 example_loss, squared, absolute, correct = score_example(
                     acts, deltas, out_start, n_outputs, Y, example, loss_code, out_code, log_clip

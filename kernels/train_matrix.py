@@ -2,8 +2,8 @@
 
 Same semantics and history as ``kernels.train.train`` (see there), for any batch size, plus
 what only this kernel runs: the optimizers, L2, clipping and schedules of
-``kernels.updates`` and ``kernels.epochs``, inverted dropout, sample weights, and a
-validation pass after every epoch with early stopping. Arguments:
+``kernels.updates`` and ``kernels.epochs``, inverted dropout, batch normalization, sample
+weights, and a validation pass after every epoch with early stopping. Arguments:
 
 params      flat parameter vector (float32 or float64), updated in place
 layout      uint64 table, one row per weight layer (columns in ``codes``)
@@ -11,17 +11,18 @@ data        (X, Y, sample_weight): C-contiguous, params' dtype; sample_weight is
             or empty for unweighted examples
 validation  (X, Y) of the validation data, or empty arrays for none
 settings    params' dtype, ``codes.SETTINGS_SIZE`` entries; options int64, ``OPTIONS_SIZE``
-scratch     params' dtype, ``4 * batch_size * width + n_params`` (below)
-state       (moments, counters, best_params): the optimizer's two vectors of the layout
-            (params' dtype), the float64 counters (entries in ``codes``), and the best
-            parameters early stopping has seen
+scratch     params' dtype, ``5 * batch_size * width + width + n_params`` (below)
+state       (moments, counters, best_params, statistics, best_statistics): the optimizer's
+            two vectors of the layout (params' dtype), the float64 counters (entries in
+            ``codes``), the best parameters early stopping has seen, and batch
+            normalization's running statistics, with their copy from the best epoch
 rng_state   uint64[1], the generator of the shuffle and the dropout masks, advanced in place
 history     float64 (epochs, HISTORY_COLUMNS), one row written per epoch
 
 Returns the number of epochs trained: fewer than ``history.shape[0]`` on divergence (as in
 ``kernels.train``) or when early stopping sets ``counters[STOPPED]``.
 
-The scratch holds four blocks of ``batch_size * width`` and one gradient vector:
+The scratch holds five blocks of ``batch_size * width``, then two vectors:
 
 - the batch's activations: the input rows, then each layer's outputs, every layer a
   C-contiguous (rows, units) block starting at ``batch_size`` times the layer's offset in the
@@ -29,6 +30,8 @@ The scratch holds four blocks of ``batch_size * width`` and one gradient vector:
 - the deltas, in blocks at the same offsets (the input block is unused);
 - with dropout, the hidden layers' outputs before dropout, and the masks (0 or
   ``1 / (1 - rate)``);
+- with batch normalization, each normalized layer's ``(z - mean) / deviation``;
+- each normalized unit's deviation ``sqrt(var + epsilon)`` in the batch (``width``);
 - one flat gradient vector in the layout of ``params``.
 
 ``np.dot`` inside ``@njit`` calls the BLAS that SciPy ships. Every delta of a batch is
@@ -45,6 +48,7 @@ from fastbp.kernels.layers import (
     activation,
     check_epoch,
     derivative,
+    normalize,
     output_delta,
     record_epoch,
     score_example,
@@ -62,7 +66,7 @@ def train_matrix(
     """Train ``params`` for ``history.shape[0]`` epochs; see the module doc."""
     X, Y, sample_weight = data
     X_val, Y_val = validation
-    moments, counters, best_params = state
+    moments, counters, best_params, statistics, best_statistics = state
     n_samples = X.shape[0]
     n_params = params.shape[0]
     last = layout.shape[0] - 1
@@ -76,7 +80,10 @@ def train_matrix(
     deltas = scratch[size : 2 * size]
     raw = scratch[2 * size : 3 * size]
     masks = scratch[3 * size : 4 * size]
-    gradient = scratch[4 * size : 4 * size + n_params]
+    norms = scratch[4 * size : 5 * size]
+    deviations = scratch[5 * size : 5 * size + width]
+    gradient = scratch[5 * size + width : 5 * size + width + n_params]
+    blocks = (acts, raw, masks, norms, deviations)
 
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
@@ -89,6 +96,7 @@ def train_matrix(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     one = params.dtype.type(1.0)
+    zero = params.dtype.type(0.0)
 
     order = np.arange(n_samples)
     validation_order = np.arange(X_val.shape[0])
@@ -111,11 +119,10 @@ def train_matrix(
                 start,
                 rows,
                 block,
-                acts,
-                raw,
-                masks,
+                blocks,
+                statistics,
                 settings,
-                dropping,
+                True,
                 rng_state,
             )
 
@@ -145,6 +152,32 @@ def train_matrix(
                 below = block * layout[layer, codes.INPUT_OFFSET]
                 above = block * layout[layer, codes.OUTPUT_OFFSET]
                 delta = deltas[above : above + rows * fan_out].reshape((rows, fan_out))
+                if layout[layer, codes.HAS_NORM]:
+                    # The deltas so far are with respect to the normalization's output y; turn
+                    # them into the pre-normalization z's, through the batch's mean and
+                    # variance: (m dzhat - sum dzhat - zhat sum(dzhat zhat)) / (m deviation).
+                    norm = layout[layer, codes.NORM_OFFSET]
+                    out = layout[layer, codes.OUTPUT_OFFSET]
+                    count = params.dtype.type(n_rows)
+                    for j in range(fan_out):
+                        scale = params[norm + j]
+                        scale_gradient = zero
+                        shift_gradient = zero
+                        total = zero
+                        projection = zero
+                        for i in range(rows):
+                            normed = norms[above + i * fan_out + j]
+                            scale_gradient += delta[i, j] * normed
+                            shift_gradient += delta[i, j]
+                            total += delta[i, j] * scale
+                            projection += delta[i, j] * scale * normed
+                        gradient[norm + j] = scale_gradient
+                        gradient[norm + fan_out + j] = shift_gradient
+                        denominator = count * deviations[out + j]
+                        for i in range(rows):
+                            normed = norms[above + i * fan_out + j]
+                            change = count * (delta[i, j] * scale) - total - normed * projection
+                            delta[i, j] = change / denominator
                 inputs = acts[below : below + rows * fan_in].reshape((rows, fan_in))
                 np.dot(
                     inputs.T,
@@ -195,8 +228,9 @@ def train_matrix(
                 Y_val,
                 validation_order,
                 block,
-                acts,
+                blocks,
                 deltas,
+                statistics,
                 settings,
                 options,
                 rng_state,
@@ -207,7 +241,16 @@ def train_matrix(
         finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
         if not finite:
             return epoch
-        end_epoch(settings, options, counters, monitored, params, best_params)
+        end_epoch(
+            settings,
+            options,
+            counters,
+            monitored,
+            params,
+            best_params,
+            statistics,
+            best_statistics,
+        )
         if counters[codes.STOPPED] != 0.0:
             return epoch + 1
     return history.shape[0]
@@ -215,11 +258,26 @@ def train_matrix(
 
 @njit(**JIT_OPTIONS)
 def score_validation(
-    params, layout, X, Y, order, block, acts, deltas, settings, options, rng_state, history, epoch
+    params,
+    layout,
+    X,
+    Y,
+    order,
+    block,
+    blocks,
+    deltas,
+    statistics,
+    settings,
+    options,
+    rng_state,
+    history,
+    epoch,
 ):
     """The five metrics over ``(X, Y)``, as ``predict`` computes the outputs (no dropout, so
-    ``rng_state`` is left alone), into row ``epoch`` of ``history`` from column
-    ``VALIDATION``; ``order`` is ``0..len(X)-1``; ``acts`` and ``deltas`` serve as scratch."""
+    ``rng_state`` is left alone; the running ``statistics``), into row ``epoch`` of ``history``
+    from column ``VALIDATION``; ``order`` is ``0..len(X)-1``; ``blocks`` (see
+    ``forward_batch``) and ``deltas`` serve as scratch."""
+    acts = blocks[0]
     last = layout.shape[0] - 1
     n_outputs = layout[last, codes.FAN_OUT]
     out_code = layout[last, codes.ACTIVATION]
@@ -242,9 +300,8 @@ def score_validation(
             start,
             np.uint64(n_rows),
             block,
-            acts,
-            acts,
-            acts,
+            blocks,
+            statistics,
             settings,
             False,
             rng_state,
@@ -273,21 +330,39 @@ def score_validation(
 
 @njit(**HELPER_OPTIONS)
 def forward_batch(
-    params, layout, X, order, start, rows, block, acts, raw, masks, settings, dropping, rng_state
+    params, layout, X, order, start, rows, block, blocks, statistics, settings, training, rng_state
 ):
     """The forward pass of rows ``order[start:start + rows]`` of ``X``, every layer's outputs
-    into its block of ``acts``. With ``dropping``, each hidden unit of each row is kept with
-    probability ``1 - settings[DROPOUT]`` (drawn from ``rng_state`` layer by layer, row by
-    row, unit by unit) and scaled by ``settings[DROPOUT_SCALE]``; ``raw`` keeps the outputs
-    before, ``masks`` the factors."""
+    into its block of ``acts``; ``blocks`` is ``(acts, raw, masks, norms, deviations)``.
+
+    While ``training``:
+
+    - batch-normalized layers use the batch's mean and (biased) variance, keep
+      ``(z - mean) / deviation`` in ``norms`` and each unit's deviation in ``deviations``, and
+      move the running ``statistics`` towards the batch's (the variance unbiased);
+    - with dropout, each hidden unit of each row is kept with probability
+      ``1 - settings[DROPOUT]`` (drawn from ``rng_state`` layer by layer, row by row, unit by
+      unit) and scaled by ``settings[DROPOUT_SCALE]``; ``raw`` keeps the outputs before,
+      ``masks`` the factors.
+
+    Otherwise (``predict``'s pass) normalization uses the running statistics and nothing is
+    dropped.
+    """
+    acts, raw, masks, norms, deviations = blocks
     n_inputs = X.shape[1]
-    for i in range(np.int64(rows)):
+    n_rows = np.int64(rows)
+    for i in range(n_rows):
         for k in range(n_inputs):
             acts[i * n_inputs + k] = X[order[start + i], k]
     last = layout.shape[0] - 1
     rate = np.float64(settings[codes.DROPOUT])
+    dropping = training and rate > 0.0
     scale = settings[codes.DROPOUT_SCALE]
+    epsilon = settings[codes.NORM_EPSILON]
+    momentum = settings[codes.NORM_MOMENTUM]
     zero = params.dtype.type(0.0)
+    one = params.dtype.type(1.0)
+    count = params.dtype.type(n_rows)
     for layer in range(last + 1):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
@@ -303,11 +378,27 @@ def forward_batch(
         )
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]
+        has_norm = layout[layer, codes.HAS_NORM] != 0
+        norm = layout[layer, codes.NORM_OFFSET]
+        stats = layout[layer, codes.STATS_OFFSET]
+        batch_statistics = has_norm and training
         for i in range(rows):
             for j in range(fan_out):
                 total = z[i, j]
                 if has_bias:
                     total = total + params[bias + j]
+                if batch_statistics:
+                    z[i, j] = total  # normalized below, once the batch's statistics are known
+                    continue
+                if has_norm:
+                    total = normalize(
+                        total,
+                        statistics[stats + j],
+                        statistics[stats + fan_out + j],
+                        epsilon,
+                        params[norm + j],
+                        params[norm + fan_out + j],
+                    )
                 z[i, j] = activation(total, code)
             if code == codes.SOFTMAX:
                 # Shifting by the maximum keeps exp finite and does not change the result.
@@ -320,6 +411,30 @@ def forward_batch(
                     total += z[i, j]
                 for j in range(fan_out):
                     z[i, j] = z[i, j] / total
+        if batch_statistics:
+            out = layout[layer, codes.OUTPUT_OFFSET]
+            for j in range(fan_out):
+                mean = zero
+                for i in range(rows):
+                    mean += z[i, j]
+                mean = mean / count
+                variance = zero
+                for i in range(rows):
+                    difference = z[i, j] - mean
+                    variance += difference * difference
+                variance = variance / count
+                deviation = np.sqrt(variance + epsilon)
+                deviations[out + j] = deviation
+                for i in range(rows):
+                    normed = (z[i, j] - mean) / deviation
+                    norms[above + i * fan_out + j] = normed
+                    z[i, j] = activation(
+                        normed * params[norm + j] + params[norm + fan_out + j], code
+                    )
+                statistics[stats + j] = (one - momentum) * statistics[stats + j] + momentum * mean
+                unbiased = variance * count / (count - one)
+                at = stats + fan_out + j
+                statistics[at] = (one - momentum) * statistics[at] + momentum * unbiased
         if dropping and layer < last:
             for p in range(above, above + rows * fan_out):
                 raw[p] = acts[p]

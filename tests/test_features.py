@@ -48,6 +48,10 @@ def feature_configurations(draw):
     config["n_validation"] = draw(st.sampled_from([0, 0, 1, 5]))
     config["patience"] = draw(st.sampled_from([None, None, 1, 3]))
     config["restore_best"] = draw(st.booleans())
+    n, batch = config["n_samples"], config["batch_size"]
+    batch = n if batch is None else min(batch, n)
+    normalizable = len(config["sizes"]) > 2 and batch >= 2 and n % batch != 1
+    config["batch_norm"] = normalizable and draw(st.booleans())
     return config
 
 
@@ -57,11 +61,29 @@ def train_both(config):
         activations=config["activations"],
         bias=config["bias"],
         seed=config["seed"] % 2**32,
+        batch_norm=config["batch_norm"],
     )
+    rng = np.random.default_rng(config["seed"])
     for bias in net.biases:
         if bias is not None:
-            bias[:] = np.random.default_rng(config["seed"]).uniform(-0.5, 0.5, bias.shape)
+            bias[:] = rng.uniform(-0.5, 0.5, bias.shape)
+    for scale, shift in zip(net.norm_scales, net.norm_shifts, strict=True):
+        if scale is not None:
+            scale[:] = rng.uniform(0.5, 1.5, scale.shape)
+            shift[:] = rng.uniform(-0.5, 0.5, shift.shape)
     start = ([w.copy() for w in net.weights], [None if b is None else b.copy() for b in net.biases])
+    norms = None
+    if config["batch_norm"]:
+        norms = [
+            None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
+            for scale, shift, mean, variance in zip(
+                net.norm_scales,
+                net.norm_shifts,
+                net.running_means,
+                net.running_variances,
+                strict=True,
+            )
+        ]
     X, Y = make_data(config, np.float64)
     rng = np.random.default_rng(config["seed"] + 1)
     weights = rng.uniform(0, 2, X.shape[0]) if config["weighted"] else None
@@ -103,6 +125,7 @@ def train_both(config):
         sample_weight=weights,
         validation_data=validation,
         **stopping,
+        **({"norms": norms} if norms else {}),
     )
     return net, history, expected
 
@@ -110,12 +133,21 @@ def train_both(config):
 @settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(config=feature_configurations())
 def test_every_feature_matches_the_reference(config):
-    net, history, (weights, biases, expected) = train_both(config)
+    net, history, (weights, biases, expected, *norms) = train_both(config)
     for actual, wanted in zip(net.weights, weights, strict=True):
         np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
     for actual, wanted in zip(net.biases, biases, strict=True):
         if wanted is not None:
             np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    for layer, norm in enumerate(norms[0] if norms else ()):
+        if norm is not None:
+            for actual, wanted in (
+                (net.norm_scales[layer], norm.gamma),
+                (net.norm_shifts[layer], norm.beta),
+                (net.running_means[layer], norm.mean),
+                (net.running_variances[layer], norm.var),
+            ):
+                np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
     assert sorted(history) == sorted(expected)
     for name in history:
         np.testing.assert_allclose(
@@ -407,3 +439,39 @@ def test_predict_proba_and_accuracy_for_softmax_and_binary_sigmoid():
     assert binary.accuracy(X, labels > 0) == np.mean((p > 0.5) == (labels > 0))
     with pytest.raises(ValueError, match="predict_proba needs a classifier's output layer"):
         Network([2, 1]).predict_proba(X)
+
+
+def test_batch_normalization_needs_batches_of_two_or_more():
+    net = Network([2, 3, 1], batch_norm=True, seed=0)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=r"batch normalization needs .* every batch holds 1"):
+        Trainer(net, batch_size=1).fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match="the last batch of each epoch holds 1"):
+        Trainer(net, batch_size=2).fit(np.ones((5, 2)), np.ones(5))
+    assert np.array_equal(net.params, before)
+    with pytest.raises(ValueError, match="batch_norm: the output layer cannot be"):
+        Network([2, 3, 1], batch_norm=[True, True])
+
+
+def test_batch_normalized_predict_uses_the_running_statistics():
+    rng = np.random.default_rng(6)
+    X = rng.normal(2.0, 3.0, (32, 3))
+    y = X @ [0.5, -1.0, 2.0]
+    net = Network([3, 16, 8, 1], batch_norm=True, seed=0)
+    Trainer(net, learning_rate=0.01, batch_size=8, seed=1).fit(X, y, epochs=20)
+    # The running statistics have moved from their start (0 and 1) towards the batches'.
+    assert np.all(net.running_means[0] != 0) and np.all(net.running_variances[0] != 1)
+    norms = [
+        None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
+        for scale, shift, mean, variance in zip(
+            net.norm_scales,
+            net.norm_shifts,
+            net.running_means,
+            net.running_variances,
+            strict=True,
+        )
+    ]
+    expected = reference.predict(net.weights, net.biases, list(net.activations), X, norms)
+    np.testing.assert_allclose(net.predict(X), expected, rtol=1e-12, atol=1e-12)
+    # A single example is predicted as within the batch: from the running statistics alone.
+    np.testing.assert_array_equal(net.predict(X[3]), net.predict(X)[3:4])

@@ -191,3 +191,31 @@ def test_norm_clipping_scales_the_gradient_to_the_norm():
     clipped = feature_gradient(net, X, Y, clip_norm=0.1)
     assert np.linalg.norm(full) > 0.1
     np.testing.assert_allclose(clipped, full * (0.1 / np.linalg.norm(full)), rtol=1e-9)
+
+
+def test_batch_normalization_gradient_goes_through_the_batch_statistics():
+    """Every example's output depends on the whole batch through its mean and variance; the
+    step follows the gradient of that coupled loss, for the weights, biases, scales and
+    shifts alike."""
+    rng = np.random.default_rng(7)
+    net = Network([3, 5, 4, 2], activations=["tanh", "relu", "sigmoid"], batch_norm=True)
+    for scale, shift, bias in zip(net.norm_scales, net.norm_shifts, net.biases, strict=True):
+        bias[:] = rng.uniform(-0.5, 0.5, bias.shape)
+        if scale is not None:  # the hidden layers
+            scale[:] = rng.uniform(0.5, 1.5, scale.shape)
+            shift[:] = rng.uniform(-0.5, 0.5, shift.shape)
+    X = rng.uniform(-1, 1, (6, 3))
+    Y = rng.uniform(0, 1, (6, 2))
+    gradient = feature_gradient(net, X, Y)
+
+    def objective():
+        a = X
+        for layer, (W, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+            z = a @ W + b
+            if net.norm_scales[layer] is not None:
+                normed = (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + net.norm_epsilon)
+                z = normed * net.norm_scales[layer] + net.norm_shifts[layer]
+            a = [np.tanh(z), np.maximum(z, 0), 1 / (1 + np.exp(-z))][layer]
+        return 0.5 * np.sum((a - Y) ** 2)
+
+    np.testing.assert_allclose(gradient, central_differences(net, objective), rtol=1e-6, atol=1e-7)

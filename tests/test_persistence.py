@@ -15,9 +15,14 @@ import fastbp
 from fastbp import ModelFileError, Network, Standardization, Trainer
 
 
-def trained_network(dtype=np.float64, scaling=True):
+def trained_network(dtype=np.float64, scaling=True, batch_norm=False):
     net = Network(
-        [3, 5, 2], activations=["tanh", "softmax"], bias=[True, False], seed=4, dtype=dtype
+        [3, 5, 2],
+        activations=["tanh", "softmax"],
+        bias=[True, False],
+        seed=4,
+        dtype=dtype,
+        batch_norm=batch_norm,
     )
     X = np.random.default_rng(0).normal(size=(12, 3)) * 10 + 3
     if scaling:
@@ -31,8 +36,9 @@ def trained_network(dtype=np.float64, scaling=True):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scaling", [True, False])
-def test_round_trip_keeps_every_bit_and_all_settings(tmp_path, dtype, scaling):
-    net, X = trained_network(dtype, scaling)
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_round_trip_keeps_every_bit_and_all_settings(tmp_path, dtype, scaling, batch_norm):
+    net, X = trained_network(dtype, scaling, batch_norm)
     net.params[0] = np.nextafter(net.params[0], np.inf, dtype=dtype)  # a last-bit detail
     path = tmp_path / "model.npz"
     net.save(path)
@@ -40,6 +46,8 @@ def test_round_trip_keeps_every_bit_and_all_settings(tmp_path, dtype, scaling):
     assert repr(loaded) == repr(net)
     assert loaded.params.dtype == dtype
     np.testing.assert_array_equal(loaded.params.view(np.uint8), net.params.view(np.uint8))
+    np.testing.assert_array_equal(loaded.statistics.view(np.uint8), net.statistics.view(np.uint8))
+    assert loaded.statistics.size == (10 if batch_norm else 0)
     assert loaded.scaling == net.scaling
     assert loaded.metadata == net.metadata
     fit = loaded.metadata["fits"][0]
