@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 import fastbp
-from fastbp import data, datasets
+from fastbp import data, datasets, optimizers, schedules
 from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS, REDUCTIONS
 from fastbp.errors import DivergenceError, ModelFileError
 from fastbp.evaluation import evaluate
@@ -110,6 +110,18 @@ def _parser():
     train.add_argument("--bias", action=argparse.BooleanOptionalAction)
     train.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     train.add_argument("--kernel", choices=["auto", "unrolled", "matrix", "generic"])
+    features = train.add_argument_group("training features")
+    features.add_argument("--optimizer", choices=list(optimizers.NAMES), default="sgd")
+    features.add_argument("--momentum", type=float, default=0.0, help="for --optimizer sgd")
+    features.add_argument("--nesterov", action="store_true", help="Nesterov's momentum")
+    features.add_argument("--schedule", choices=list(schedules.NAMES), default="constant")
+    features.add_argument("--l2", type=float, default=0.0, help="L2 weight decay")
+    features.add_argument("--dropout", type=float, default=0.0, help="on hidden layers")
+    features.add_argument("--clip-value", type=float, help="clip every delta to +-this")
+    features.add_argument("--clip-norm", type=float, help="clip each gradient to this norm")
+    features.add_argument("--batch-norm", action="store_true", help="on hidden layers")
+    features.add_argument("--validation-fraction", type=float, help="held out, scored per epoch")
+    features.add_argument("--patience", type=int, help="early stopping on the validation loss")
     train.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
@@ -181,6 +193,7 @@ def _train(args):
         init=recipe.get("init", "glorot"),
         seed=recipe["seed"],
         dtype=np.dtype(args.dtype),
+        batch_norm=args.batch_norm,
     )
     if recipe.get("standardize"):
         net.scaling = Standardization.of(dataset.X)
@@ -198,12 +211,28 @@ def _train(args):
         loss=recipe["loss"],
         shuffle=recipe["shuffle"],
         seed=recipe["seed"],
+        optimizer=(
+            optimizers.SGD(args.momentum, args.nesterov)
+            if args.optimizer == "sgd"
+            else args.optimizer
+        ),
+        schedule=args.schedule,
+        l2=args.l2,
+        dropout=args.dropout,
+        clip_value=args.clip_value,
+        clip_norm=args.clip_norm,
         kernel=recipe.get("kernel", "auto"),
     )
     print(f"{net}\ntraining on {dataset.description} ({dataset.X.shape[0]} examples)")
     started = time.perf_counter()
     history = trainer.fit(
-        dataset.X, dataset.y, epochs, recipe["metrics"], progress=False if args.quiet else None
+        dataset.X,
+        dataset.y,
+        epochs,
+        recipe["metrics"],
+        progress=False if args.quiet else None,
+        validation_fraction=args.validation_fraction,
+        patience=args.patience,
     )
     elapsed = time.perf_counter() - started
     if not args.quiet:

@@ -47,7 +47,9 @@ class Network:
         computes ``f(gamma * (z - mean) / sqrt(var + norm_epsilon) + beta)`` with ``z = a @ W
         + b``: while training, ``mean`` and ``var`` are the batch's (mini-batches of 2 or
         more); in ``predict``, the running statistics training keeps. ``gamma`` starts at 1,
-        ``beta`` at 0, the running means at 0 and the running variances at 1.
+        ``beta`` at 0, the running means at 0 and the running variances at 1. A bias before
+        a normalized layer is redundant (the mean removes it; its gradient is 0 up to
+        rounding): give such layers ``bias=False``.
     norm_epsilon : float, default 1e-5
         Added to the variance in batch normalization (PyTorch's and Keras's default).
 

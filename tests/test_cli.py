@@ -105,6 +105,26 @@ def test_every_built_in_dataset_trains_from_the_command_line(tmp_path, name):
     assert dataset.description in result.stdout
 
 
+def test_training_features_from_the_command_line(tmp_path):
+    model = tmp_path / "iris.npz"
+    arguments = ["--optimizer", "adam", "--dropout", "0.1", "--batch-norm", "--l2", "1e-4"]
+    arguments += ["--batch-size", "16", "--validation-fraction", "0.2", "--patience", "3"]
+    arguments += ["--clip-norm", "10", "--schedule", "plateau", "--epochs", "2000"]
+    result = fastbp_command(
+        "train", "--dataset", "iris", *arguments, "--quiet", "--save", model, cwd=tmp_path
+    )
+    assert "epochs in" in result.stdout
+    loaded = fastbp.load(model)
+    assert loaded.batch_norm == (True, False)
+    fit = loaded.metadata["fits"][-1]
+    assert fit["optimizer"].startswith("Adam(") and fit["dropout"] == 0.1
+    assert fit["stopped"] and fit["epochs"] < 2000  # early stopping ended it
+    usage = fastbp_command(
+        "train", "--dataset", "xor", "--momentum", "2", cwd=tmp_path, check=False
+    )
+    assert usage.returncode == 2 and "momentum must be a finite number in [0, 1)" in usage.stderr
+
+
 def test_built_in_datasets_hold_the_tutorials_data():
     assert datasets.xor().y.ravel().tolist() == [0, 1, 1, 0]
     assert datasets.first_column().y.ravel().tolist() == [0, 0, 1, 1]

@@ -20,9 +20,12 @@ OPTIMIZERS = st.one_of(
     st.builds(SGD, momentum=st.sampled_from([0.5, 0.9])),
     st.builds(SGD, momentum=st.sampled_from([0.5, 0.9]), nesterov=st.just(True)),
     st.builds(Adam, beta_1=st.sampled_from([0.0, 0.9]), beta_2=st.sampled_from([0.9, 0.999])),
-    # Small steps: a step that overshoots by far makes the fit chaotic, and rounding then
-    # decides the sign of later gradients (as divergence does in tests/test_equivalence.py).
-    st.builds(RPROP, step_max=st.sampled_from([0.01, 0.05]), step_initial=st.just(0.01)),
+    # Small steps. RPROP steps by the sign of each gradient, and a sign within rounding of
+    # zero is decided by rounding: a tanh saturated to within an ulp of 1 has a derivative of
+    # 0 in one implementation and 2e-16 in the other (NumPy's tanh is not libm's), which
+    # RPROP turns into a whole step. Steps of up to 0.05 drove a 28-28-20-20-3 net there in
+    # 11 epochs; these keep the pre-activations in the range where signs are meaningful.
+    st.builds(RPROP, step_max=st.sampled_from([0.002, 0.005]), step_initial=st.just(0.001)),
 )
 SCHEDULES = st.one_of(
     st.builds(Constant),
@@ -51,8 +54,27 @@ def feature_configurations(draw):
     n, batch = config["n_samples"], config["batch_size"]
     batch = n if batch is None else min(batch, n)
     normalizable = len(config["sizes"]) > 2 and batch >= 2 and n % batch != 1
-    config["batch_norm"] = normalizable and draw(st.booleans())
+    # Not with RPROP: batch normalization makes the loss invariant to the bias before it and
+    # to the scale of the weights into it, so some gradients (the bias's; a single input's
+    # weight) are exactly 0 in exact arithmetic. Their computed sign is rounding, which RPROP
+    # turns into whole steps; gradient-scaled optimizers turn it into nothing.
+    # Nor with Adam, which divides each gradient by its own running size: a gradient that
+    # cancels to near 0 (as batch normalization's invariances make some) keeps rounding
+    # errors the size of its terms, and Adam makes them relative to it. On tiny normalized
+    # networks that reached 1e-9 relative in a few draws in a thousand; a fixed, wider case
+    # is held to the reference below.
+    sign_or_scale_free = isinstance(config["optimizer"], (RPROP, Adam))
+    config["batch_norm"] = normalizable and not sign_or_scale_free and draw(st.booleans())
     return config
+
+
+def feature_learning_rate(config):
+    """tests/test_equivalence.py's rate, which scales the step with the gradient's size; Adam
+    normalizes the gradient away and steps by about the rate itself, so it gets a tenth of
+    the drawn step: larger steps make the fit chaotic, where rounding decides the result."""
+    if isinstance(config["optimizer"], Adam):
+        return config["step"] / 10
+    return learning_rate(config)
 
 
 def train_both(config):
@@ -92,7 +114,7 @@ def train_both(config):
         X_val, Y_val = make_data({**config, "n_samples": config["n_validation"]}, np.float64)
         validation = (X_val + 0.25, Y_val)  # not the training rows
     training = {
-        "learning_rate": learning_rate(config),
+        "learning_rate": feature_learning_rate(config),
         "batch_size": config["batch_size"],
         "reduction": config["reduction"],
         "loss": config["loss"],
@@ -439,6 +461,46 @@ def test_predict_proba_and_accuracy_for_softmax_and_binary_sigmoid():
     assert binary.accuracy(X, labels > 0) == np.mean((p > 0.5) == (labels > 0))
     with pytest.raises(ValueError, match="predict_proba needs a classifier's output layer"):
         Network([2, 1]).predict_proba(X)
+
+
+def test_adam_with_batch_normalization_matches_the_reference():
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-1, 1, (32, 4))
+    labels = rng.integers(0, 3, 32)
+    # No bias before a normalized layer: its gradient is 0 up to rounding, which Adam would
+    # turn into steps of about 1e-11 (see feature_configurations).
+    net = Network(
+        [4, 8, 6, 3],
+        activations=["tanh", "relu", "softmax"],
+        bias=[False, False, True],
+        batch_norm=True,
+        seed=2,
+    )
+    norms = [
+        None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
+        for scale, shift, mean, variance in zip(
+            net.norm_scales,
+            net.norm_shifts,
+            net.running_means,
+            net.running_variances,
+            strict=True,
+        )
+    ]
+    start = ([w.copy() for w in net.weights], [None, None, net.biases[2].copy()])
+    settings = {"learning_rate": 0.01, "batch_size": 8, "reduction": "mean", "seed": 3}
+    settings |= {"loss": "cross_entropy", "shuffle": True, "optimizer": Adam()}
+    history = Trainer(net, **settings).fit(X, labels, epochs=20)
+    weights, biases, expected, trained_norms = reference.fit(
+        *start, list(net.activations), X, np.eye(3)[labels], epochs=20, norms=norms, **settings
+    )
+    np.testing.assert_allclose(net.params, net_params(weights, biases, trained_norms), rtol=1e-9)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-9)
+
+
+def net_params(weights, biases, norms):
+    return reference.flatten(
+        weights, biases, [None if n is None else (n.gamma, n.beta) for n in norms]
+    )
 
 
 def test_batch_normalization_needs_batches_of_two_or_more():
