@@ -325,7 +325,10 @@ class Trainer:
                 counters.copy(),
                 statistics,
             ]
-            table = np.zeros((epochs, codes.HISTORY_COLUMNS))
+            # The validation columns only when there is validation data: on a 4-example data
+            # set the table is most of a fit's memory traffic.
+            columns = codes.HISTORY_COLUMNS if validating else codes.VALIDATION
+            table = np.zeros((epochs, columns))
             scratch = aligned_zeros(scratch_size, network.dtype)
             data = (X, Y, np.empty(0, network.dtype) if weights is None else weights)
             validation = (X_val, Y_val)
@@ -348,7 +351,7 @@ class Trainer:
 
             def on_chunk(done):
                 bar.update(done, table[done - 1, codes.LOSS])
-                if done % callback_every and done < epochs:
+                if not callbacks or (done % callback_every and done < epochs):
                     return False
                 so_far = self._history(table[:done], names, validating)
                 return any([bool(callback(done, so_far)) for callback in callbacks])

@@ -9,7 +9,7 @@ settings  params' dtype: learning rate, batch divisors, log clip (entries in ``c
 options   int64: loss code, batch size, shuffle flag, divergence check interval (``codes``)
 scratch   params' dtype: activations, deltas, then (mini-batch only) one gradient vector
 rng_state uint64[1], the shuffle generator's state, advanced in place
-history   float64 (epochs, HISTORY_COLUMNS), one row written per epoch
+history   float64 (epochs, VALIDATION) or wider, one row written per epoch
 
 Returns the number of epochs trained. That is ``history.shape[0]`` unless the fit diverged:
 at the first epoch whose loss, or parameters where checked (every ``CHECK_EVERY`` epochs and

@@ -17,7 +17,8 @@ state       (moments, counters, best_params, statistics, best_statistics): the o
             ``codes``), the best parameters early stopping has seen, and batch
             normalization's running statistics, with their copy from the best epoch
 rng_state   uint64[1], the generator of the shuffle and the dropout masks, advanced in place
-history     float64 (epochs, HISTORY_COLUMNS), one row written per epoch
+history     float64 (epochs, HISTORY_COLUMNS), one row written per epoch; without validation
+            data, (epochs, VALIDATION) suffices
 
 Returns the number of epochs trained: fewer than ``history.shape[0]`` on divergence (as in
 ``kernels.train``) or when early stopping sets ``counters[STOPPED]``.
