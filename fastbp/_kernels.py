@@ -31,6 +31,14 @@ PLAIN, MOMENTUM_L2, FULL = "plain", "momentum and L2", "full"
 RUNS = {"generic": (PLAIN,), "unrolled": (PLAIN, MOMENTUM_L2), "matrix": (PLAIN, MOMENTUM_L2, FULL)}
 
 
+def needs(features):
+    """What a fit with ``features`` (name: whether the unrolled kernel runs it, as
+    ``Trainer`` lists them) needs of its kernel: PLAIN, MOMENTUM_L2 or FULL."""
+    if not features:
+        return PLAIN
+    return MOMENTUM_L2 if all(features.values()) else FULL
+
+
 def choose(network, batch_size, n_examples, needs=PLAIN):
     """The name of the kernel for ``network`` trained in batches of ``batch_size`` on
     ``n_examples`` example visits (samples times epochs), with the features ``needs`` says."""

@@ -284,16 +284,21 @@ class Trainer:
         settings, options = self._settings(n_samples, batch_size, network.dtype)
         options[codes.PATIENCE] = patience or 0
         settings[codes.MIN_DELTA] = min_delta
-        needs = self._needs(
-            weights is not None or validating or patience is not None or any(network.batch_norm)
-        )
+        fit_features = {
+            "sample_weight": weights is not None,
+            "validation": validating,
+            "patience": patience is not None,
+            "batch_norm": any(network.batch_norm),
+        }
+        features = self._features([name for name, used in fit_features.items() if used])
+        needs = _kernels.needs(features)
         kernel_name = self.kernel
         if kernel_name == "auto":
             kernel_name = _kernels.choose(network, batch_size, n_samples * epochs, needs)
         elif needs not in _kernels.RUNS[kernel_name]:
             raise ValueError(
-                f"kernel {kernel_name!r} does not run this fit's features ({self._features()}); "
-                "use kernel='auto' or 'matrix'"
+                f"kernel {kernel_name!r} does not run this fit's features "
+                f"({', '.join(features)}); use kernel='auto' or 'matrix'"
             )
         update = None
         if kernel_name == "unrolled" and needs != _kernels.PLAIN:
@@ -440,35 +445,22 @@ class Trainer:
             self._counters[codes.STEP_COUNT] = 0
         return self._moments
 
-    def _features(self):
-        """The training features in use beyond plain SGD, by name."""
-        features = []
-        if self.optimizer != optimizers.SGD():
-            features.append(f"optimizer {self.optimizer}")
-        if self.schedule != schedules.Constant():
-            features.append(f"schedule {self.schedule}")
-        for name in ("l2", "dropout", "clip_value", "clip_norm"):
-            if getattr(self, name):
-                features.append(name)
-        return ", ".join(features) or "none"
-
-    def _needs(self, fit_features):
-        """What this fit needs of its kernel (``_kernels.PLAIN``, ``MOMENTUM_L2`` or ``FULL``);
-        ``fit_features`` says whether ``fit`` was given weights, validation or patience."""
+    def _features(self, fit_features):
+        """The training features of a fit beyond plain SGD: each name, and whether it is one
+        of those the unrolled kernel runs too (momentum, Nesterov, L2); ``fit_features``
+        names those ``fit`` was given."""
         optimizer = self.optimizer
-        full = (
-            fit_features
-            or not isinstance(optimizer, optimizers.SGD)
-            or self.schedule != schedules.Constant()
-            or self.dropout
-            or self.clip_value
-            or self.clip_norm
-        )
-        if full:
-            return _kernels.FULL
-        if optimizer.momentum or self.l2:
-            return _kernels.MOMENTUM_L2
-        return _kernels.PLAIN
+        features = dict.fromkeys(fit_features, False)
+        if optimizer != optimizers.SGD():
+            features[f"optimizer {optimizer}"] = isinstance(optimizer, optimizers.SGD)
+        if self.schedule != schedules.Constant():
+            features[f"schedule {self.schedule}"] = False
+        if self.l2:
+            features["l2"] = True
+        for name in ("dropout", "clip_value", "clip_norm"):
+            if getattr(self, name):
+                features[name] = False
+        return features
 
     def _record(self, outcome, trained):
         """What ``network.metadata["fits"]`` keeps of a fit: settings, epochs, final loss."""

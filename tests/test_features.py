@@ -68,6 +68,16 @@ def feature_configurations(draw):
     return config
 
 
+def norms_of(net):
+    """The reference's ``BatchNorm`` of each layer of ``net`` (copies), or None."""
+    return [
+        None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
+        for scale, shift, mean, variance in zip(
+            net.norm_scales, net.norm_shifts, net.running_means, net.running_variances, strict=True
+        )
+    ]
+
+
 def feature_learning_rate(config):
     """tests/test_equivalence.py's rate, which scales the step with the gradient's size; Adam
     normalizes the gradient away and steps by about the rate itself, so it gets a tenth of
@@ -94,18 +104,7 @@ def train_both(config):
             scale[:] = rng.uniform(0.5, 1.5, scale.shape)
             shift[:] = rng.uniform(-0.5, 0.5, shift.shape)
     start = ([w.copy() for w in net.weights], [None if b is None else b.copy() for b in net.biases])
-    norms = None
-    if config["batch_norm"]:
-        norms = [
-            None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
-            for scale, shift, mean, variance in zip(
-                net.norm_scales,
-                net.norm_shifts,
-                net.running_means,
-                net.running_variances,
-                strict=True,
-            )
-        ]
+    norms = norms_of(net) if config["batch_norm"] else None
     X, Y = make_data(config, np.float64)
     rng = np.random.default_rng(config["seed"] + 1)
     weights = rng.uniform(0, 2, X.shape[0]) if config["weighted"] else None
@@ -476,16 +475,7 @@ def test_adam_with_batch_normalization_matches_the_reference():
         batch_norm=True,
         seed=2,
     )
-    norms = [
-        None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
-        for scale, shift, mean, variance in zip(
-            net.norm_scales,
-            net.norm_shifts,
-            net.running_means,
-            net.running_variances,
-            strict=True,
-        )
-    ]
+    norms = norms_of(net)
     start = ([w.copy() for w in net.weights], [None, None, net.biases[2].copy()])
     settings = {"learning_rate": 0.01, "batch_size": 8, "reduction": "mean", "seed": 3}
     settings |= {"loss": "cross_entropy", "shuffle": True, "optimizer": Adam()}
@@ -523,16 +513,7 @@ def test_batch_normalized_predict_uses_the_running_statistics():
     Trainer(net, learning_rate=0.01, batch_size=8, seed=1).fit(X, y, epochs=20)
     # The running statistics have moved from their start (0 and 1) towards the batches'.
     assert np.all(net.running_means[0] != 0) and np.all(net.running_variances[0] != 1)
-    norms = [
-        None if scale is None else reference.BatchNorm(scale, shift, mean, variance)
-        for scale, shift, mean, variance in zip(
-            net.norm_scales,
-            net.norm_shifts,
-            net.running_means,
-            net.running_variances,
-            strict=True,
-        )
-    ]
+    norms = norms_of(net)
     expected = reference.predict(net.weights, net.biases, list(net.activations), X, norms)
     np.testing.assert_allclose(net.predict(X), expected, rtol=1e-12, atol=1e-12)
     # A single example is predicted as within the batch: from the running statistics alone.
