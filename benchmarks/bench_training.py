@@ -83,7 +83,6 @@ class TimeFeatures:
     def setup(self, name):
         self.workload = W1_MOMENTUM_L2 if name == W1_MOMENTUM_L2.name else WORKLOADS[name]
         self.fit_fastbp = prepare_fastbp(self.workload, 1)
-        self.fit_fastbp()  # the unrolled kernel compiles for the long fit, not the warm-up
 
     def track_fastbp_ns_per_example(self, name):
         return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
