@@ -48,10 +48,12 @@ def derivative(a, code):
 
 
 @njit(**HELPER_OPTIONS)
-def normalize(z, mean, variance, epsilon, scale, shift):
-    """Batch normalization of one pre-activation: ``(z - mean) / sqrt(variance + epsilon)``,
-    scaled and shifted (the order of ``fastbp.reference``)."""
-    return (z - mean) / np.sqrt(variance + epsilon) * scale + shift
+def normalize(z, params, statistics, norm, stats, fan_out, j, epsilon):
+    """Batch normalization of unit ``j``'s pre-activation ``z`` with the running statistics
+    (``predict``'s): ``(z - mean) / sqrt(variance + epsilon) * gamma + beta``, in the order of
+    ``fastbp.reference``; ``norm`` and ``stats`` are the layer's offsets in the layout."""
+    deviation = np.sqrt(statistics[stats + fan_out + j] + epsilon)
+    return (z - statistics[stats + j]) / deviation * params[norm + j] + params[norm + fan_out + j]
 
 
 @njit(**HELPER_OPTIONS)
@@ -82,20 +84,6 @@ def forward(params, layout, acts, statistics, epsilon):
                 row = weights + k * fan_out
                 for j in range(fan_out):
                     acts[out + j] += a_k * params[row + j]
-            for j in range(fan_out):
-                total = acts[out + j]
-                if has_bias:
-                    total = total + params[bias + j]
-                if has_norm:
-                    total = normalize(
-                        total,
-                        statistics[stats + j],
-                        statistics[stats + fan_out + j],
-                        epsilon,
-                        params[norm + j],
-                        params[norm + fan_out + j],
-                    )
-                acts[out + j] = activation(total, code)
         else:
             # Each output summed in a register: on narrow layers the row-by-row form was 3x
             # slower (a store and reload per input).
@@ -103,18 +91,14 @@ def forward(params, layout, acts, statistics, epsilon):
                 total = zero
                 for k in range(fan_in):
                     total += acts[inputs + k] * params[weights + k * fan_out + j]
-                if has_bias:
-                    total = total + params[bias + j]
-                if has_norm:
-                    total = normalize(
-                        total,
-                        statistics[stats + j],
-                        statistics[stats + fan_out + j],
-                        epsilon,
-                        params[norm + j],
-                        params[norm + fan_out + j],
-                    )
-                acts[out + j] = activation(total, code)
+                acts[out + j] = total
+        for j in range(fan_out):
+            total = acts[out + j]
+            if has_bias:
+                total = total + params[bias + j]
+            if has_norm:
+                total = normalize(total, params, statistics, norm, stats, fan_out, j, epsilon)
+            acts[out + j] = activation(total, code)
         if code == codes.SOFTMAX:
             # Shifting by the maximum keeps exp finite and does not change the result.
             largest = acts[out]

@@ -392,14 +392,7 @@ def forward_batch(
                     z[i, j] = total  # normalized below, once the batch's statistics are known
                     continue
                 if has_norm:
-                    total = normalize(
-                        total,
-                        statistics[stats + j],
-                        statistics[stats + fan_out + j],
-                        epsilon,
-                        params[norm + j],
-                        params[norm + fan_out + j],
-                    )
+                    total = normalize(total, params, statistics, norm, stats, fan_out, j, epsilon)
                 z[i, j] = activation(total, code)
             if code == codes.SOFTMAX:
                 # Shifting by the maximum keeps exp finite and does not change the result.
