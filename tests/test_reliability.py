@@ -102,13 +102,16 @@ def test_ctrl_c_stops_at_a_chunk_boundary_and_keeps_a_consistent_network(monkeyp
     net.params[:] = start
     trainer = Trainer(net, learning_rate=0.001, batch_size=1, seed=4, kernel="generic")
 
+    # Whatever handler was there is put back: Python's default, or SIG_IGN where the test
+    # runs as a background job of a shell without job control.
+    handler = signal.getsignal(signal.SIGINT)
     timer = threading.Timer(0.5, signal.raise_signal, args=(signal.SIGINT,))
     timer.start()
     with pytest.warns(FitInterruptedWarning, match="interrupted after"):
         history = trainer.fit(X, Y, epochs=10**8)
     timer.join()
     assert history.interrupted and 0 < history.epochs < 10**8
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler
 
     # The network and history are exactly those of a fit of that many epochs.
     replay = Network([3, 16, 2], activations=["tanh", "identity"], seed=1)
