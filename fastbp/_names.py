@@ -36,5 +36,20 @@ def choose(name, valid, argument):
     return name
 
 
+def resolve(value, names, classes, argument):
+    """``value`` if it is an instance of one of ``classes``, a default instance of the class
+    ``names`` maps the name ``value`` to, else a ValueError listing both."""
+    if isinstance(value, classes):
+        return value
+    if isinstance(value, str) and value in names:
+        return names[value]()
+    module = classes[0].__module__
+    kinds = [kind.__name__ for kind in classes]
+    raise ValueError(
+        f"{argument} must be {_listing(names)} or an instance of "
+        f"{module}.{', '.join(kinds[:-1])} or {kinds[-1]}; got {value!r}"
+    )
+
+
 def _listing(valid):
     return ", ".join(repr(v) for v in valid)

@@ -8,7 +8,7 @@ network, and carries over from one ``fit`` to the next. ``g`` below is the batch
 
 import dataclasses
 
-from fastbp import _checks
+from fastbp import _checks, _names
 from fastbp.kernels import codes
 
 
@@ -139,11 +139,4 @@ NAMES = {"sgd": SGD, "adam": Adam, "rprop": RPROP}
 
 def resolve(optimizer):
     """An optimizer object from an object or one of the names in ``NAMES`` (defaults)."""
-    if isinstance(optimizer, (SGD, Adam, RPROP)):
-        return optimizer
-    if isinstance(optimizer, str) and optimizer in NAMES:
-        return NAMES[optimizer]()
-    raise ValueError(
-        "optimizer must be 'sgd', 'adam', 'rprop' or an instance of fastbp.optimizers.SGD, "
-        f"Adam or RPROP; got {optimizer!r}"
-    )
+    return _names.resolve(optimizer, NAMES, (SGD, Adam, RPROP), "optimizer")

@@ -8,7 +8,7 @@ rounded to the network's dtype.
 
 import dataclasses
 
-from fastbp import _checks
+from fastbp import _checks, _names
 from fastbp.kernels import codes
 
 
@@ -113,11 +113,4 @@ NAMES = {"constant": Constant, "invscaling": InverseScaling, "plateau": Plateau}
 
 def resolve(schedule):
     """A schedule object from an object or one of the names in ``NAMES`` (defaults)."""
-    if isinstance(schedule, (Constant, InverseScaling, Step, Plateau)):
-        return schedule
-    if isinstance(schedule, str) and schedule in NAMES:
-        return NAMES[schedule]()
-    raise ValueError(
-        "schedule must be 'constant', 'invscaling', 'plateau' or an instance of "
-        f"fastbp.schedules.Constant, InverseScaling, Step or Plateau; got {schedule!r}"
-    )
+    return _names.resolve(schedule, NAMES, (Constant, InverseScaling, Step, Plateau), "schedule")

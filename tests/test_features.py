@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_equivalence import configurations, learning_rate, make_data
+from test_equivalence import configurations, learning_rate, make_data, regression_data
 
 from fastbp import Network, Trainer, reference
 from fastbp.optimizers import RPROP, SGD, Adam
@@ -241,16 +241,7 @@ def test_rprop_needs_the_full_batch():
 
 
 def test_optimizer_state_carries_over_so_split_fits_equal_one():
-    X, Y = make_data(
-        {
-            "seed": 2,
-            "n_samples": 9,
-            "sizes": [3, 4, 2],
-            "activations": ["tanh", "sigmoid"],
-            "loss": "squared_error",
-        },
-        np.float64,
-    )
+    X, Y = regression_data(2, 9, [3, 4, 2], ["tanh", "sigmoid"])
     results = []
     for split in ([6], [2, 4], [1, 1, 1, 3]):
         net = Network([3, 4, 2], activations=["tanh", "sigmoid"], seed=1)
@@ -312,16 +303,7 @@ def test_plateau_reduces_when_the_loss_stalls():
 
 
 def test_dropout_is_reproducible_from_the_seed_and_off_in_predict():
-    X, Y = make_data(
-        {
-            "seed": 5,
-            "n_samples": 12,
-            "sizes": [4, 8, 1],
-            "activations": ["relu", "identity"],
-            "loss": "squared_error",
-        },
-        np.float64,
-    )
+    X, Y = regression_data(5, 12, [4, 8, 1], ["relu", "identity"])
     results = []
     for seed in (7, 7, 8):
         net = Network([4, 8, 1], seed=0)
