@@ -20,6 +20,7 @@ from fastbp.evaluation import evaluate
 from fastbp.network import Network
 from fastbp.scaling import Standardization
 from fastbp.trainer import Trainer
+from fastbp.weighting import validation_split
 
 # Settings of a fit on a CSV file, where no built-in dataset's recipe applies.
 CSV_RECIPE = {
@@ -35,6 +36,19 @@ CSV_RECIPE = {
     "epochs": 100,
     "metrics": ["mae"],
 }
+# The fraction of the examples held out to score a fit, unless the recipe or
+# --validation-fraction says otherwise (the tutorials' recipes hold out none).
+VALIDATION_FRACTION = 0.2
+# Fewer examples than this are not split by default: a score on one or two held-out examples
+# tells nothing, and training on the rest gives a worse network.
+MIN_EXAMPLES_TO_HOLD_OUT = 10
+# A numeric target of at most this many distinct integers may be class labels in disguise:
+# the command says how to train a classifier on it.
+FEW_INTEGERS = 10
+# ``fastbp info`` (unless --full) shows a list of more than SUMMARY_LIMIT values as its first
+# SHOWN_VALUES and a count.
+SUMMARY_LIMIT = 12
+SHOWN_VALUES = 6
 # Options that replace the recipe's setting of the same name when given.
 RECIPE_OPTIONS = (
     "activation",
@@ -49,6 +63,7 @@ RECIPE_OPTIONS = (
     "bias",
     "kernel",
     "standardize",
+    "validation_fraction",
 )
 UNSET = object()  # an option not given, where None is a value (--batch-size full)
 _USAGE_ERRORS = (ValueError, TypeError, ImportError, OSError, ModelFileError)
@@ -86,18 +101,33 @@ def _parser():
         help="train a network on a CSV/.npz/.npy file or a built-in dataset (default: XOR)",
         description="Train a network and print its loss and predictions. With no data and no "
         "--dataset, trains the 11-line tutorial's 3-layer XOR network. Options not given take "
-        "the dataset's recipe (for a file: a 16-unit relu layer, mini-batches of 32).",
+        "the dataset's recipe (for a file: a 16-unit relu layer, mini-batches of 32). A target "
+        "column of text holds class labels: the network is then a classifier (one softmax "
+        "output per class, cross-entropy loss). A numeric target is a regression target, even "
+        "when it holds a few integers; --loss cross_entropy reads it as class labels. A "
+        f"fraction ({VALIDATION_FRACTION:g}) of a file's or a scikit-learn dataset's examples "
+        "is held out, drawn from the seed, and scored beside the training data; the tutorials' "
+        "datasets hold out none.",
     )
     train.set_defaults(run=_train)
     source = train.add_mutually_exclusive_group()
     source.add_argument("data", nargs="?", help="a CSV file with a header row, .npz or .npy")
     source.add_argument("--dataset", choices=list(datasets.LOADERS), help="a built-in dataset")
-    train.add_argument("--target", help="target column(s) of DATA, comma-separated")
+    train.add_argument(
+        "--target",
+        help="target column(s) of DATA, comma-separated; a column of text is class labels",
+    )
     train.add_argument("--features", help="input columns of DATA (default: all but targets)")
     train.add_argument("--layers", help="hidden layer sizes, comma-separated, e.g. 16,8 ('' none)")
     train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "softmax"])
     train.add_argument("--output-activation", choices=list(ACTIVATIONS))
-    train.add_argument("--loss", choices=list(LOSSES))
+    train.add_argument(
+        "--loss",
+        choices=list(LOSSES),
+        help="default: cross_entropy for class labels, else squared_error; cross_entropy "
+        "reads a numeric target column as class labels (with --output-activation sigmoid: as "
+        "0/1 targets of one output)",
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument(
         "--batch-size", type=_batch_size, default=UNSET, help="examples per update, or 'full'"
@@ -120,7 +150,13 @@ def _parser():
     features.add_argument("--clip-value", type=float, help="clip every delta to +-this")
     features.add_argument("--clip-norm", type=float, help="clip each gradient to this norm")
     features.add_argument("--batch-norm", action="store_true", help="on hidden layers")
-    features.add_argument("--validation-fraction", type=float, help="held out, scored per epoch")
+    features.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        help=f"held out, drawn from the seed, scored every epoch (default {VALIDATION_FRACTION:g}"
+        f" of {MIN_EXAMPLES_TO_HOLD_OUT} examples or more; the tutorials' datasets: 0); 0 trains "
+        "on all",
+    )
     features.add_argument("--patience", type=int, help="early stopping on the validation loss")
     train.add_argument(
         "--standardize",
@@ -130,7 +166,9 @@ def _parser():
     train.add_argument("--metrics", help=f"comma-separated, of {', '.join(METRICS)}")
     train.add_argument("--report-every", type=int, help="epochs between printed losses")
     train.add_argument("--save", metavar="MODEL.npz", help="write the trained network here")
-    train.add_argument("--plot", metavar="PATH.png", help="write the loss curve here")
+    train.add_argument(
+        "--plot", metavar="PATH.png", help="write the loss curves (training, held out) here"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar, no epoch lines")
 
     predict = commands.add_parser(
@@ -151,6 +189,9 @@ def _parser():
     info = commands.add_parser("info", help="a saved network's architecture and training")
     info.set_defaults(run=_info)
     info.add_argument("model")
+    info.add_argument(
+        "--full", action="store_true", help="every input name and scaling value, not a summary"
+    )
 
     commands.add_parser(
         "bench",
@@ -164,13 +205,66 @@ def _batch_size(text):
     return None if text == "full" else int(text)
 
 
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1); got {text!r}")
+    return value
+
+
 def _names(text):
     return [name.strip() for name in text.split(",") if name.strip()] if text else []
 
 
 def _train(args):
-    dataset = _training_data(args)
+    dataset, note = _training_data(args)
+    classes = list(dataset.target_names) if dataset.is_classification else None
+    recipe = _recipe(args, dataset, classes)
+    X, y, held_out, held_out_note = _held_out(args, recipe, dataset)
+    net = _network(args, recipe, dataset, classes, X)
+    trainer = _trainer(args, recipe, net)
+    if note:
+        print(note)
+    print(f"{net}\ntraining on {dataset.description} ({X.shape[0]} examples)")
+    if held_out_note:
+        print(held_out_note)
+    epochs = recipe["epochs"]
+    started = time.perf_counter()
+    history = trainer.fit(
+        X,
+        y,
+        epochs,
+        recipe["metrics"],
+        progress=False if args.quiet else None,
+        validation_data=held_out,
+        patience=args.patience,
+    )
+    elapsed = time.perf_counter() - started
+    if not args.quiet:
+        _print_trace(history, args.report_every or max(1, epochs // 6))
+    print(f"{history.epochs} epochs in {elapsed:.3f} s (the first run includes compilation)")
+    if history.best_epoch is not None:
+        monitored = "held-out" if held_out else "training"
+        print(f"kept the weights of epoch {history.best_epoch}, the best {monitored} loss")
+    _print_results(net, dataset, classes, recipe["loss"], (X, y), held_out)
+    if args.save:
+        net.save(args.save)
+        print(f"saved the network to {args.save}")
+    if args.plot:
+        figure = history.plot(args.plot)
+        curves = [line.get_label() for axes in figure.axes for line in axes.get_lines()]
+        print(f"plotted {', '.join(curves)} per epoch to {args.plot}")
+    return 0
+
+
+def _recipe(args, dataset, classes):
+    """The fit's settings: the dataset's recipe (a file's: CSV_RECIPE), with the options given."""
     recipe = dict(CSV_RECIPE) if args.data else dict(dataset.recipe)
+    if args.data and classes:
+        recipe["metrics"] = ["accuracy"]
     for key in RECIPE_OPTIONS:
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
@@ -180,11 +274,40 @@ def _train(args):
         recipe["layers"] = [int(size) for size in _names(args.layers)]
     if args.metrics is not None:
         recipe["metrics"] = _names(args.metrics)
-    classes = list(dataset.target_names) if dataset.is_classification else None
     recipe.setdefault("loss", "cross_entropy" if classes else "squared_error")
     recipe.setdefault("output_activation", "softmax" if classes else "identity")
-    epochs = recipe["epochs"]
+    recipe.setdefault("validation_fraction", VALIDATION_FRACTION)
+    return recipe
 
+
+def _held_out(args, recipe, dataset):
+    """``(X, y, held_out, note)``: the examples to train on, the pair ``(X_val, y_val)`` held
+    out to score the fit (None for none), and a line saying what was held out, or None."""
+    X, y = dataset.X, dataset.y
+    fraction, seed, n_examples = recipe["validation_fraction"], recipe["seed"], X.shape[0]
+    if fraction == 0:
+        return X, y, None, None
+    if args.validation_fraction is None and n_examples < MIN_EXAMPLES_TO_HOLD_OUT:
+        return (
+            X,
+            y,
+            None,
+            (
+                f"no held-out score: {n_examples} examples are too few to hold some out by "
+                f"default (--validation-fraction {fraction:g} holds them out anyway)"
+            ),
+        )
+    X, y, _, X_val, y_val = validation_split(X, y, None, fraction, seed)
+    note = (
+        f"held out {X_val.shape[0]} of the {n_examples} examples to score the fit (fraction "
+        f"{fraction:g}, seed {seed}; --validation-fraction 0 trains on all)"
+    )
+    return X, y, (X_val, y_val), note
+
+
+def _network(args, recipe, dataset, classes, X):
+    """The untrained network of the recipe; its input scaling (if any) is that of ``X``, the
+    examples it trains on."""
     n_outputs = len(classes) if classes else dataset.y.shape[1]
     net = Network(
         [dataset.X.shape[1], *recipe["layers"], n_outputs],
@@ -196,14 +319,18 @@ def _train(args):
         batch_norm=args.batch_norm,
     )
     if recipe.get("standardize"):
-        net.scaling = Standardization.of(dataset.X)
+        net.scaling = Standardization.of(X)
     net.metadata.update(
         source=dataset.name,
         feature_names=list(dataset.feature_names),
         target_names=list(dataset.target_names),
         classes=classes,
     )
-    trainer = Trainer(
+    return net
+
+
+def _trainer(args, recipe, net):
+    return Trainer(
         net,
         learning_rate=recipe["learning_rate"],
         batch_size=recipe["batch_size"],
@@ -223,37 +350,15 @@ def _train(args):
         clip_norm=args.clip_norm,
         kernel=recipe.get("kernel", "auto"),
     )
-    print(f"{net}\ntraining on {dataset.description} ({dataset.X.shape[0]} examples)")
-    started = time.perf_counter()
-    history = trainer.fit(
-        dataset.X,
-        dataset.y,
-        epochs,
-        recipe["metrics"],
-        progress=False if args.quiet else None,
-        validation_fraction=args.validation_fraction,
-        patience=args.patience,
-    )
-    elapsed = time.perf_counter() - started
-    if not args.quiet:
-        _print_trace(history, args.report_every or max(1, epochs // 6))
-    print(f"{history.epochs} epochs in {elapsed:.3f} s (the first run includes compilation)")
-    _print_results(net, dataset, classes, recipe["loss"])
-    if args.save:
-        net.save(args.save)
-        print(f"saved the network to {args.save}")
-    if args.plot:
-        history.plot(args.plot)
-        print(f"plotted the loss to {args.plot}")
-    return 0
 
 
 def _training_data(args):
-    """The built-in dataset asked for, or DATA's columns as a Dataset."""
+    """The built-in dataset asked for, or DATA's columns as a Dataset; and a line saying how
+    the target was read, or None."""
     if not args.data:
         if args.target or args.features:
             raise ValueError("--target and --features select columns of a DATA file")
-        return datasets.load(args.dataset or "xor")
+        return datasets.load(args.dataset or "xor"), None
     table = data.read(args.data)
     targets = _names(args.target)
     if not targets:
@@ -262,30 +367,85 @@ def _training_data(args):
     if not features:
         raise ValueError(f"{args.data} has no input columns besides the targets {targets}")
     X = table.numeric(features)
-    if args.loss == "cross_entropy" and args.output_activation != "sigmoid":
+    asked = args.loss == "cross_entropy" and args.output_activation != "sigmoid"
+    text = None if asked else _text_target(table, targets, args)
+    if asked or text:
         if len(targets) != 1:
             raise ValueError("with --loss cross_entropy, --target names one column of classes")
         y, classes = table.labels(targets[0])
         if len(classes) < 2:
             raise ValueError(f"column {targets[0]!r} holds one class only: {classes}")
         names = tuple(classes)
+        note = text and (
+            f"target {text!r} holds text, so it is class labels: training a classifier of its "
+            f"{len(classes)} classes ({_summary(classes, False)}) with softmax outputs and "
+            "cross-entropy loss"
+        )
     else:
         y, names = table.numeric(targets), tuple(targets)
-    return datasets.Dataset(args.data, X, y, tuple(features), names, args.data)
+        note = None if args.loss else _few_integers_note(targets, y)
+    return datasets.Dataset(args.data, X, y, tuple(features), names, args.data), note
+
+
+def _text_target(table, targets, args):
+    """The target column holding text (class labels), None when all are numeric; an error
+    for text where it cannot be class labels."""
+    for name in targets:
+        rows = table.text_rows(name)
+        if rows.size == 0:
+            continue
+        cell = str(table.columns[name][rows[0]])
+        first = f"row {rows[0] + 1} (line {rows[0] + 2}) holds {cell!r}"
+        if rows.size < table.n_rows:
+            raise ValueError(
+                f"{table.path}: target column {name!r} mixes numbers and text ({first}): "
+                "fix that cell, or pass --loss cross_entropy to read every cell as a class label"
+            )
+        if len(targets) > 1:
+            raise ValueError(
+                f"{table.path}: target column {name!r} holds text, so it is class labels: "
+                f"train a classifier on it alone (--target {name})"
+            )
+        if args.loss == "squared_error":
+            raise ValueError(
+                f"{table.path}: target column {name!r} holds text ({first}), class labels, "
+                "which train with --loss cross_entropy; --loss squared_error needs numbers"
+            )
+        if args.output_activation not in (None, "softmax"):
+            raise ValueError(
+                f"{table.path}: target column {name!r} holds text, class labels, which train "
+                f"one softmax output per class; --output-activation {args.output_activation} "
+                "needs a numeric target (0/1 for sigmoid)"
+            )
+        return name
+    return None
+
+
+def _few_integers_note(targets, y):
+    """A line saying how to train a classifier, when the one target holds a few integers."""
+    values = np.unique(y)
+    if len(targets) != 1 or not 2 <= values.size <= FEW_INTEGERS or values.size >= y.shape[0]:
+        return None
+    if not np.all(values == np.round(values)):
+        return None
+    shown = ", ".join(f"{v:g}" for v in values)
+    return (
+        f"target {targets[0]!r} holds {values.size} distinct integers ({shown}): training a "
+        "regression on them; --loss cross_entropy reads them as class labels"
+    )
 
 
 def _print_trace(history, every):
-    name = next((n for n in history if n != "loss"), "loss")
     lines = list(range(0, history.epochs, every))
     if history.epochs and lines[-1] != history.epochs - 1:
         lines.append(history.epochs - 1)
     width = len(str(history.epochs))
     for epoch in lines:
-        extra = f"  {name} {history[name][epoch]:.12g}" if name != "loss" else ""
-        print(f"epoch {epoch:>{width}}  loss {history['loss'][epoch]:.12g}{extra}")
+        values = "  ".join(f"{name} {history[name][epoch]:.12g}" for name in history)
+        print(f"epoch {epoch:>{width}}  {values}")
 
 
-def _print_results(net, dataset, classes, loss):
+def _print_results(net, dataset, classes, loss, training, held_out):
     if dataset.X.shape[0] <= 10:
         print("predictions:")
         for inputs, target, output in zip(
@@ -295,10 +455,17 @@ def _print_results(net, dataset, classes, loss):
             wanted = " ".join(f"{v:g}" for v in np.atleast_1d(target))
             got = " ".join(f"{v:.8f}" for v in output)
             print(f"  [{shown}] -> {got}  (target {wanted})")
-        return
-    scores = evaluate(net, dataset.X, dataset.y, loss)
+    else:
+        _print_scores(net, "the training data", training, classes, loss)
+    if held_out:
+        _print_scores(net, "the held-out data", held_out, classes, loss)
+
+
+def _print_scores(net, name, examples, classes, loss):
+    scores = evaluate(net, *examples, loss)
     shown = ["loss", "accuracy"] if classes else ["loss", "mse", "mae"]
-    print("on the training data: " + ", ".join(f"{k} {scores[k]:.6g}" for k in shown))
+    values = ", ".join(f"{k} {scores[k]:.6g}" for k in shown)
+    print(f"on {name} ({examples[0].shape[0]} examples): {values}")
 
 
 def _model_inputs(net, table):
@@ -364,19 +531,43 @@ def _info(args):
     meta = net.metadata
     print(f"{args.model}: {net}")
     print(f"parameters: {net.params.size} ({net.dtype.name})")
-    for name, key in (("inputs", "feature_names"), ("outputs", "target_names")):
-        if meta.get(key):
-            print(f"{name}: {', '.join(map(str, meta[key]))}")
-    if meta.get("classes"):
-        print(f"classes: {', '.join(map(str, meta['classes']))}")
+    lists = [(name, meta.get(key)) for name, key in _INFO_LISTS if meta.get(key)]
+    for name, values in lists:
+        print(f"{name}: {_summary(map(str, values), args.full)}")
     if net.scaling is not None:
-        print(f"input scaling: {net.scaling}")
+        print(f"input scaling: {_scaling_text(net.scaling, args.full)}")
     if meta.get("source"):
         print(f"trained on: {meta['source']}")
     for number, fit in enumerate(meta.get("fits", []), start=1):
         settings = ", ".join(f"{k}={v}" for k, v in fit.items())
         print(f"fit {number}: {settings}")
+    longest = max([len(values) for _, values in lists] + [net.n_inputs * (net.scaling is not None)])
+    if not args.full and longest > SUMMARY_LIMIT:
+        print(f"(lists of more than {SUMMARY_LIMIT} values are summarised; --full prints them all)")
     return 0
+
+
+_INFO_LISTS = (("inputs", "feature_names"), ("outputs", "target_names"), ("classes", "classes"))
+
+
+def _summary(texts, full):
+    """``texts`` comma-separated; unless ``full``, only the first few of a long list and its
+    length."""
+    texts = list(texts)
+    if full or len(texts) <= SUMMARY_LIMIT:
+        return ", ".join(texts)
+    return ", ".join(texts[:SHOWN_VALUES]) + f", ... ({len(texts)} in all)"
+
+
+def _scaling_text(scaling, full):
+    """The input scaling, summarised to 6 digits unless ``full`` (then every value exactly)."""
+    if full:
+        return repr(scaling)
+    parts = (
+        f"{name} [{_summary((f'{v:.6g}' for v in values), False)}]"
+        for name, values in (("mean", scaling.mean), ("scale", scaling.scale))
+    )
+    return f"{type(scaling).__name__} of {scaling.n_inputs} inputs, " + ", ".join(parts)
 
 
 if __name__ == "__main__":

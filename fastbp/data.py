@@ -50,6 +50,16 @@ class Table:
                 )
         return matrix
 
+    def text_rows(self, name):
+        """The rows (from 0) where column ``name`` holds a cell that is not a number."""
+        self._require([name])
+        column = self.columns[name]
+        try:
+            column.astype(np.float64)
+        except (TypeError, ValueError):
+            return np.array([i for i, cell in enumerate(column) if not _is_number(cell)])
+        return np.array([], dtype=np.int64)
+
     def labels(self, name, classes=None):
         """Column ``name`` as integer class codes, and the classes (sorted, as text), or the
         codes of the given ``classes``."""

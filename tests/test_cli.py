@@ -9,8 +9,19 @@ import numpy as np
 import pytest
 
 import fastbp
-from fastbp import data, datasets
+from fastbp import Network, Trainer, data, datasets
 from fastbp.evaluation import evaluate
+from fastbp.scaling import Standardization
+from fastbp.weighting import validation_split
+
+TUTORIAL_DATASETS = (
+    "xor",
+    "first_column",
+    "streetlights",
+    "streetlights_linear",
+    "test_scores",
+    "lecture_notes",
+)
 
 
 def fastbp_command(*args, cwd, check=True):
@@ -34,6 +45,34 @@ def write_rows(path, header, rows):
         writer = csv.writer(file)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def epoch_lines(printed):
+    """Each printed epoch line of ``fastbp train`` as (epoch, {name: value as printed})."""
+    rows = []
+    for line in printed.splitlines():
+        if line.startswith("epoch "):
+            words = line.split()
+            rows.append((int(words[1]), dict(zip(words[2::2], words[3::2], strict=True))))
+    return rows
+
+
+def final_scores(printed):
+    """The closing score lines, ``{"training": (n_examples, {name: value as printed})}`` and
+    likewise ``"held-out"``."""
+    scores = {}
+    for line in printed.splitlines():
+        if line.startswith("on the "):
+            where, values = line.split(": ", 1)
+            kind, count = where.removeprefix("on the ").split(" data (")
+            pairs = (pair.split() for pair in values.split(", "))
+            scores[kind] = (int(count.split()[0]), dict(pairs))
+    return scores
+
+
+def one_line(text):
+    """``text`` with every run of white space one space (argparse wraps the help)."""
+    return " ".join(text.split())
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +135,81 @@ def test_classification_from_text_labels(tmp_path):
     assert float(evaluated.split("accuracy")[1]) > 0.9
 
 
+def test_a_text_target_trains_a_classifier_without_being_asked(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 2))
+    labels = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    path, model = tmp_path / "answers.csv", tmp_path / "model.npz"
+    write_rows(path, ["x0", "x1", "label"], [[*x, y] for x, y in zip(X, labels, strict=True)])
+    printed = fastbp_command(
+        "train", path, "--target", "label", "--learning-rate", "0.1", "--save", model,
+        cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert printed.splitlines()[0] == (
+        "target 'label' holds text, so it is class labels: training a classifier of its 2 "
+        "classes (no, yes) with softmax outputs and cross-entropy loss"
+    )
+    net = fastbp.load(model)
+    assert net.activations[-1] == "softmax" and net.n_outputs == 2
+    assert net.metadata["classes"] == ["no", "yes"]
+    assert net.metadata["fits"][-1]["loss"] == "cross_entropy"
+    assert set(epoch_lines(printed)[-1][1]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    n_held, scores = final_scores(printed)["held-out"]
+    assert n_held == 40 and float(scores["accuracy"]) > 0.9
+    predicted = fastbp_command("predict", model, path, cwd=tmp_path).stdout.splitlines()
+    assert predicted[0] == "predicted,p_no,p_yes"
+
+
+def test_a_numeric_target_of_few_integers_stays_a_regression_unless_asked(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 2))
+    grades = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
+    path, model = tmp_path / "grades.csv", tmp_path / "model.npz"
+    write_rows(path, ["x0", "x1", "grade"], [[*x, g] for x, g in zip(X, grades, strict=True)])
+    printed = fastbp_command(
+        "train", path, "--target", "grade", "--epochs", "5", "--save", model, cwd=tmp_path
+    ).stdout
+    assert printed.splitlines()[0] == (
+        "target 'grade' holds 3 distinct integers (0, 1, 2): training a regression on them; "
+        "--loss cross_entropy reads them as class labels"
+    )
+    net = fastbp.load(model)
+    assert net.n_outputs == 1 and net.activations[-1] == "identity"
+    assert net.metadata["classes"] is None
+    assert net.metadata["fits"][-1]["loss"] == "squared_error"
+
+    asked = fastbp_command(
+        "train", path, "--target", "grade", "--loss", "cross_entropy", "--epochs", "5",
+        "--save", model, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert "distinct integers" not in asked and "holds text" not in asked
+    net = fastbp.load(model)
+    assert net.activations[-1] == "softmax" and net.metadata["classes"] == ["0", "1", "2"]
+    usage = one_line(fastbp_command("train", "--help", cwd=tmp_path).stdout)
+    assert "a column of text is class labels" in usage
+    assert "--loss cross_entropy reads it as class labels" in usage
+
+
+@pytest.mark.parametrize(
+    ("targets", "arguments", "message"),
+    [
+        (["1", "2", "n/a"], [], "column 'y' mixes numbers and text (row 3 (line 4) holds 'n/a')"),
+        (["a", "b", "a"], ["--loss", "squared_error"], "--loss squared_error needs numbers"),
+        (["a", "b", "a"], ["--output-activation", "sigmoid"], "one softmax output per class"),
+        (["a", "b", "a"], ["--target", "x,y"], "train a classifier on it alone (--target y)"),
+    ],
+)
+def test_a_text_target_that_cannot_be_class_labels_is_a_usage_error(
+    tmp_path, targets, arguments, message
+):
+    path = tmp_path / "targets.csv"
+    write_rows(path, ["x", "z", "y"], [[i, i * i, t] for i, t in enumerate(targets)])
+    target = [] if "--target" in arguments else ["--target", "y"]
+    result = fastbp_command("train", path, *target, *arguments, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("name", list(datasets.LOADERS))
 def test_every_built_in_dataset_trains_from_the_command_line(tmp_path, name):
     dataset = datasets.load(name)
@@ -140,6 +254,143 @@ def test_default_train_is_the_readme_main_job(tmp_path):
     printed = fastbp_command("train", cwd=tmp_path).stdout
     assert "mae 0.496410031903" in printed and "mae 0.00858452565325" in printed
     assert "predictions:" in printed and "(target 1)" in printed
+
+
+def recipe_fit(dataset):
+    """The network and history of the dataset's recipe fitted through the API, on every
+    example, as the tutorial trains."""
+    recipe = dataset.recipe
+    hidden = recipe["layers"]
+    net = Network(
+        [dataset.X.shape[1], *hidden, dataset.y.shape[1]],
+        activations=[recipe["activation"]] * len(hidden) + [recipe["output_activation"]],
+        bias=recipe["bias"],
+        init=recipe["init"],
+        seed=recipe["seed"],
+    )
+    trainer = Trainer(
+        net,
+        learning_rate=recipe["learning_rate"],
+        batch_size=recipe["batch_size"],
+        reduction=recipe["reduction"],
+        loss="squared_error",
+        shuffle=recipe["shuffle"],
+        seed=recipe["seed"],
+    )
+    return net, trainer.fit(dataset.X, dataset.y, recipe["epochs"], recipe["metrics"])
+
+
+@pytest.mark.parametrize("name", TUTORIAL_DATASETS)
+def test_tutorial_recipes_train_on_every_example_and_print_their_trace(tmp_path, name):
+    dataset = datasets.load(name)
+    net, history = recipe_fit(dataset)
+    printed = fastbp_command("train", "--dataset", name, cwd=tmp_path).stdout
+    assert f"{dataset.description} ({dataset.X.shape[0]} examples)" in printed
+    assert "held" not in printed and "val_" not in printed
+    rows = epoch_lines(printed)
+    assert len(rows) >= 6 and rows[-1][0] == dataset.recipe["epochs"] - 1
+    for epoch, values in rows:
+        assert values == {key: f"{history[key][epoch]:.12g}" for key in history}
+    predictions = [line for line in printed.splitlines() if " -> " in line]
+    outputs = [line.split(" -> ")[1].split("  (")[0].split() for line in predictions]
+    assert outputs == [[f"{v:.8f}" for v in row] for row in net.predict(dataset.X)]
+    if name == "streetlights":  # Grokking's last printed error (tests/test_seeds.py)
+        assert rows[-1][1]["sse"] == "1.50556226651e-05"
+
+
+def test_a_fit_holds_out_a_fifth_by_default_and_scores_it_beside_the_training_data(
+    tmp_path, regression_csv
+):
+    model, plot = tmp_path / "model.npz", tmp_path / "loss.png"
+    printed = fastbp_command(
+        "train", regression_csv, "--target", "y", "--epochs", "30", "--standardize",
+        "--seed", "4", "--save", model, "--plot", plot, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert (
+        "held out 12 of the 60 examples to score the fit (fraction 0.2, seed 4; "
+        "--validation-fraction 0 trains on all)"
+    ) in printed
+    assert "training on " + str(regression_csv) + " (48 examples)" in printed
+    table = data.read(regression_csv)
+    X, y = table.numeric(["a", "b", "c"]), table.numeric(["y"])
+    X_train, y_train, _, X_held, y_held = validation_split(X, y, None, 0.2, 4)
+    net = fastbp.load(model)
+    assert net.scaling == Standardization.of(X_train)  # of the training examples only
+
+    rows = epoch_lines(printed)
+    assert all(set(values) == {"loss", "mae", "val_loss", "val_mae"} for _, values in rows)
+    held, trained = evaluate(net, X_held, y_held), evaluate(net, X_train, y_train)
+    # The last epoch is scored after its updates, as the saved network predicts.
+    assert float(rows[-1][1]["val_loss"]) == pytest.approx(held["loss"], rel=1e-9)
+    assert float(rows[-1][1]["val_mae"]) == pytest.approx(held["mae"], rel=1e-9)
+    shown = ("loss", "mse", "mae")
+    assert final_scores(printed) == {
+        "training": (48, {key: f"{trained[key]:.6g}" for key in shown}),
+        "held-out": (12, {key: f"{held[key]:.6g}" for key in shown}),
+    }
+    assert f"plotted loss, val_loss, mae, val_mae per epoch to {plot}" in printed
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validation_fraction_0_trains_on_every_example(tmp_path, regression_csv):
+    printed = fastbp_command(
+        "train", regression_csv, "--target", "y", "--epochs", "3", "--standardize",
+        "--validation-fraction", "0", cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert "held" not in printed and "(60 examples)" in printed
+    assert all(set(values) == {"loss", "mae"} for _, values in epoch_lines(printed))
+    assert list(final_scores(printed)) == ["training"]
+    assert final_scores(printed)["training"][0] == 60
+    for fraction in ("1", "-0.1", "nan", "half"):
+        result = fastbp_command(
+            "train", regression_csv, "--target", "y", "--validation-fraction", fraction,
+            cwd=tmp_path, check=False,
+        )  # fmt: skip
+        expected = f"argument --validation-fraction: must be a fraction in [0, 1); got '{fraction}'"
+        assert result.returncode == 2 and expected in result.stderr, result.stderr
+
+
+def test_built_in_datasets_and_small_files_hold_out_by_default_only_what_can_score(tmp_path):
+    iris = fastbp_command("train", "--dataset", "iris", "--epochs", "3", cwd=tmp_path).stdout
+    assert "held out 30 of the 150 examples" in iris
+    assert final_scores(iris)["held-out"][0] == 30
+    small = tmp_path / "small.csv"
+    write_rows(small, ["x", "y"], [[i, 2 * i] for i in range(5)])
+    printed = fastbp_command("train", small, "--target", "y", "--epochs", "3", cwd=tmp_path)
+    assert (
+        "no held-out score: 5 examples are too few to hold some out by default "
+        "(--validation-fraction 0.2 holds them out anyway)"
+    ) in printed.stdout
+    asked = fastbp_command(
+        "train", small, "--target", "y", "--epochs", "3", "--validation-fraction", "0.2",
+        cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert "held out 1 of the 5 examples" in asked and "val_loss" in asked
+
+
+def test_info_summarises_long_lists_and_full_prints_them_all(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 20)) * 3 + 1
+    names = [f"pixel{j}" for j in range(20)]
+    path, model = tmp_path / "wide.csv", tmp_path / "model.npz"
+    write_rows(path, [*names, "y"], np.column_stack([X, X.sum(axis=1)]).tolist())
+    fastbp_command(
+        "train", path, "--target", "y", "--epochs", "2", "--standardize", "--quiet",
+        "--save", model, cwd=tmp_path,
+    )  # fmt: skip
+    net = fastbp.load(model)
+    info = fastbp_command("info", model, cwd=tmp_path).stdout
+    assert "inputs: pixel0, pixel1, pixel2, pixel3, pixel4, pixel5, ... (20 in all)" in info
+    means = ", ".join(f"{v:.6g}" for v in net.scaling.mean[:6])
+    scales = ", ".join(f"{v:.6g}" for v in net.scaling.scale[:6])
+    assert (
+        f"input scaling: Standardization of 20 inputs, mean [{means}, ... (20 in all)], "
+        f"scale [{scales}, ... (20 in all)]"
+    ) in info
+    assert "pixel19" not in info and "(lists of more than 12 values are summarised" in info
+    full = fastbp_command("info", model, "--full", cwd=tmp_path).stdout
+    assert f"inputs: {', '.join(names)}\n" in full
+    assert f"input scaling: {net.scaling!r}\n" in full and "summarised" not in full
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "info", "bench"])
