@@ -1,4 +1,4 @@
-"""The ``fastbp`` command: train, predict, evaluate, info and bench.
+"""The ``fastbp`` command: train, predict, evaluate, info, export and bench.
 
 ``fastbp train`` with no arguments trains the 3-layer XOR network of "A Neural Network in 11
 lines of Python" on its built-in data, printing the tutorial's error trace and the final
@@ -18,6 +18,7 @@ from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS, REDUCTIONS
 from fastbp.errors import DivergenceError, ModelFileError
 from fastbp.evaluation import evaluate
 from fastbp.network import Network
+from fastbp.onnx_export import DEFAULT_OPSET, MIN_OPSET, is_classifier
 from fastbp.scaling import Standardization
 from fastbp.trainer import Trainer
 from fastbp.weighting import validation_split
@@ -191,6 +192,20 @@ def _parser():
     info.add_argument("model")
     info.add_argument(
         "--full", action="store_true", help="every input name and scaling value, not a summary"
+    )
+
+    export = commands.add_parser(
+        "export",
+        help="write a saved network as an ONNX model",
+        description="Write a saved network as an ONNX model (input X; outputs 'outputs', and "
+        "'probabilities' for a classifier), with its input scaling. Needs the onnx extra: "
+        'pip install "fastbp[onnx]".',
+    )
+    export.set_defaults(run=_export)
+    export.add_argument("model", help="a model saved by fastbp train --save or Network.save")
+    export.add_argument("onnx", metavar="MODEL.onnx", help="the ONNX file to write")
+    export.add_argument(
+        "--opset", type=int, help=f"the ONNX opset, {MIN_OPSET} or later (default {DEFAULT_OPSET})"
     )
 
     commands.add_parser(
@@ -568,6 +583,18 @@ def _scaling_text(scaling, full):
         for name, values in (("mean", scaling.mean), ("scale", scaling.scale))
     )
     return f"{type(scaling).__name__} of {scaling.n_inputs} inputs, " + ", ".join(parts)
+
+
+def _export(args):
+    net = fastbp.load(args.model)
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    net.to_onnx(args.onnx, opset=opset)
+    classes = f", probabilities (N, {max(2, net.n_outputs)})" if is_classifier(net) else ""
+    print(
+        f"wrote {args.onnx} (ONNX opset {opset}): X (N, {net.n_inputs}) {net.dtype.name} -> "
+        f"outputs (N, {net.n_outputs}){classes}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

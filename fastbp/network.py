@@ -324,6 +324,38 @@ class Network:
 
         persistence.save(self, path)
 
+    def to_onnx(self, path=None, opset=None):
+        """The network as an ONNX model: written to ``path``, or returned when no path is
+        given. Needs the ``onnx`` extra (``pip install "fastbp[onnx]"``).
+
+        The graph takes the raw inputs ``X`` of shape ``(N, n_inputs)`` in the network's
+        dtype (``N`` dynamic) and applies the ``scaling``, every layer, batch normalization
+        with the running statistics and the activations, as ``predict`` does. Its outputs
+        are ``outputs`` (``predict``) and, for a softmax or sigmoid output layer,
+        ``probabilities`` (``predict_proba``). The column names ``metadata`` holds
+        (``feature_names``, ``target_names``, ``classes``) are written into the tensors'
+        descriptions and, as JSON, into the model's metadata properties.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the ``.onnx`` file: into a temporary file beside it, renamed into
+            place, so ``path`` holds the whole model or is left as it was.
+        opset : int, optional
+            The ONNX opset (``fastbp.onnx_export.DEFAULT_OPSET``, 17, when not given);
+            from 7 to the newest the installed onnx defines.
+
+        Returns
+        -------
+        onnx.ModelProto or None
+            The model, when ``path`` is None.
+        """
+        from fastbp import onnx_export  # imports onnx only when called
+
+        if opset is None:
+            opset = onnx_export.DEFAULT_OPSET
+        return onnx_export.to_onnx(self, path, opset)
+
     def copy(self):
         """An independent network with the same architecture and parameters."""
         clone = object.__new__(Network)
