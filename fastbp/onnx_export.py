@@ -27,6 +27,8 @@ import tempfile
 
 import numpy as np
 
+from fastbp import __version__
+
 # Opset 7 is the first whose Add, Sub, Mul and Div broadcast as NumPy does (biases, batch
 # normalization and scaling rely on it) and the oldest ONNX Runtime guarantees to run.
 MIN_OPSET = 7
@@ -91,7 +93,7 @@ def build_model(network, opset, onnx):
     """The ``ModelProto`` of ``network`` in ``opset`` (checked), stamped with the oldest IR
     version that opset allows (4 at least), so older runtimes load it."""
     helper = onnx.helper
-    builder = GraphBuilder(network.dtype, opset, onnx, reserved=(INPUT, OUTPUTS, PROBABILITIES))
+    builder = GraphBuilder(network.dtype, onnx, reserved=(INPUT, OUTPUTS, PROBABILITIES))
     probabilities = PROBABILITIES if is_classifier(network) else None
     emit_network(network, builder, INPUT, OUTPUTS, probabilities)
     element = helper.np_dtype_to_tensor_dtype(network.dtype)
@@ -123,8 +125,6 @@ def build_model(network, opset, onnx):
         )
     graph = builder.graph("fastbp_network", inputs, outputs, doc_string=repr(network))
     opsets = [helper.make_opsetid("", opset)]
-    from fastbp import __version__  # fastbp/__init__ imports network, which imports us late
-
     model = helper.make_model(
         graph,
         opset_imports=opsets,
@@ -156,22 +156,24 @@ def emit_network(network, builder, input_name, output_name, probabilities_name=N
     ----------
     network : Network
     builder : object
-        Has ``opset`` (int), ``constant(hint, array) -> name`` (a tensor of ``array`` in the
-        network's dtype) and ``node(op_type, inputs, hint, output=None, **attributes) ->
-        name``; see ``GraphBuilder``.
+        Has ``constant(hint, array) -> name`` (a tensor of ``array`` in the network's
+        dtype) and ``node(op_type, inputs, hint, output=None, **attributes) -> name``; see
+        ``GraphBuilder``. Every node is in the default domain and means the same in every
+        opset from ``MIN_OPSET`` on.
     input_name, output_name : str
     probabilities_name : str, optional
     """
     x = input_name
     if network.scaling is not None:
-        steps = [("Sub", network.scaling.mean, {}), ("Div", network.scaling.scale, {})]
-        x = _emit_steps(builder, "scaling", x, steps, network.dtype)
+        steps = [
+            ("Sub", "mean", network.scaling.mean, {}),
+            ("Div", "scale", network.scaling.scale, {}),
+        ]
+        x = _emit_steps(builder, "scaling", x, steps)
     last = len(network.weights) - 1
     for layer in range(last + 1):
         output = output_name if layer == last else None
-        x = _emit_steps(
-            builder, f"layer{layer}", x, _layer_steps(network, layer), network.dtype, output
-        )
+        x = _emit_steps(builder, f"layer{layer}", x, _layer_steps(network, layer), output)
     if probabilities_name is None:
         return
     if network.activations[-1] == "sigmoid" and network.n_outputs == 1:
@@ -183,37 +185,35 @@ def emit_network(network, builder, input_name, output_name, probabilities_name=N
 
 
 def _layer_steps(network, layer):
-    """The operations of weight layer ``layer``: (op type, constant operand or None, attributes)."""
-    steps = [("MatMul", network.weights[layer], {})]
+    """The operations of weight layer ``layer``: (op type, name of the constant operand,
+    the operand or None, attributes)."""
+    steps = [("MatMul", "weights", network.weights[layer], {})]
     if network.biases[layer] is not None:
-        steps.append(("Add", network.biases[layer], {}))
+        steps.append(("Add", "bias", network.biases[layer], {}))
     if network.batch_norm[layer]:
         # In the network's dtype, as the kernel computes it; both square roots round
         # correctly, so the deviation is the kernel's bit for bit.
         epsilon = network.dtype.type(network.norm_epsilon)
         deviation = np.sqrt(network.running_variances[layer] + epsilon)
         steps += [
-            ("Sub", network.running_means[layer], {}),
-            ("Div", deviation, {}),
-            ("Mul", network.norm_scales[layer], {}),
-            ("Add", network.norm_shifts[layer], {}),
+            ("Sub", "running_mean", network.running_means[layer], {}),
+            ("Div", "running_deviation", deviation, {}),
+            ("Mul", "norm_scale", network.norm_scales[layer], {}),
+            ("Add", "norm_shift", network.norm_shifts[layer], {}),
         ]
     activation = network.activations[layer]
     if activation in _ACTIVATION_OPS:
-        steps.append(
-            (_ACTIVATION_OPS[activation], None, {"axis": 1} if activation == "softmax" else {})
-        )
+        attributes = {"axis": 1} if activation == "softmax" else {}
+        steps.append((_ACTIVATION_OPS[activation], None, None, attributes))
     return steps
 
 
-def _emit_steps(builder, prefix, x, steps, dtype, output=None):
+def _emit_steps(builder, prefix, x, steps, output=None):
     """Apply ``steps`` to the tensor ``x``; the last step writes ``output`` when given."""
-    for number, (op_type, operand, attributes) in enumerate(steps):
+    for number, (op_type, operand_name, operand, attributes) in enumerate(steps):
         inputs = [x]
         if operand is not None:
-            inputs.append(
-                builder.constant(f"{prefix}_{op_type.lower()}_operand", np.asarray(operand, dtype))
-            )
+            inputs.append(builder.constant(f"{prefix}_{operand_name}", operand))
         last = number == len(steps) - 1
         x = builder.node(
             op_type, inputs, f"{prefix}_{op_type.lower()}", output if last else None, **attributes
@@ -228,16 +228,14 @@ class GraphBuilder:
     ----------
     dtype : numpy.dtype
         The dtype every constant is written in.
-    opset : int
     onnx : module
         The ``onnx`` package (``onnx_module()``).
     reserved : iterable of str
         Names the graph's inputs and outputs take, never given to anything else.
     """
 
-    def __init__(self, dtype, opset, onnx, reserved=()):
+    def __init__(self, dtype, onnx, reserved=()):
         self.dtype = np.dtype(dtype)
-        self.opset = opset
         self._onnx = onnx
         self._nodes, self._initializers, self._taken = [], [], set(reserved)
 
@@ -286,9 +284,9 @@ def write(payload, path):
         os.replace(partial, path)
     except OSError as error:
         _discard(partial)
-        raise OSError(
-            error.errno, f"cannot write the ONNX model to {path}: {error.strerror}"
-        ) from error
+        message = f"cannot write the ONNX model to {path}: {error.strerror or error}"
+        # With its errno, the OSError is the subclass the original was (FileNotFoundError...).
+        raise (OSError(error.errno, message) if error.errno else OSError(message)) from error
     except BaseException:
         _discard(partial)
         raise
