@@ -29,56 +29,79 @@ CHECK_EVERY = 16  # epochs between the kernels' scans of the parameters for non-
 
 @dataclasses.dataclass
 class Outcome:
-    """How a chunked run ended: ``epochs`` trained; divergence or interruption if either."""
+    """How a chunked run ended: ``epochs`` trained and their ``history`` rows; divergence or
+    interruption if either."""
 
     epochs: int
+    history: np.ndarray
     interrupted: bool = False
     divergence: tuple | None = None  # (epoch, metric, value)
     stopped: bool = False  # by early stopping or a callback
 
 
-def run(train_chunk, arrays, table, n_samples, on_chunk=None, every=1, early_stopped=None):
-    """Train ``table.shape[0]`` epochs by calling ``train_chunk(rows, check_every)`` on row
-    blocks of ``table``; it returns the epochs it trained (fewer on divergence or when early
-    stopping ended the fit, which ``early_stopped()`` then says).
+class HistoryTable:
+    """The rows of a fit's history, grown chunk by chunk: a fit may ask for far more epochs
+    than early stopping lets it train (``epochs=10**12, patience=10``), so the table holds
+    only those run so far, doubling its capacity as it fills."""
 
-    ``arrays`` are the arrays the kernel updates, the parameters first. On divergence they are
-    rewound to the end of the last finite epoch. Every multiple of ``every`` epochs ends a
-    chunk, and ``on_chunk(done)`` is called after each chunk: it returns True to stop.
+    def __init__(self, columns):
+        self._rows = np.zeros((0, columns))
+
+    def rows(self, start, stop):
+        """Rows ``start:stop`` for a kernel to write, growing the table to hold them."""
+        if stop > self._rows.shape[0]:
+            grown = np.zeros((max(stop, 2 * self._rows.shape[0]), self._rows.shape[1]))
+            grown[: self._rows.shape[0]] = self._rows
+            self._rows = grown
+        return self._rows[start:stop]
+
+    def head(self, n_epochs):
+        """The first ``n_epochs`` rows."""
+        return self._rows[:n_epochs]
+
+
+def run(train_chunk, state, epochs, columns, n_samples, on_chunk=None, every=1):
+    """Train ``epochs`` epochs by calling ``train_chunk(rows, check_every)`` on blocks of rows
+    of a history table with ``columns`` columns; it returns the epochs it trained (fewer on
+    divergence or when early stopping ended the fit, which ``counters[STOPPED]`` then says).
+
+    ``state`` is the kernels' ``FitState``. On divergence every array of it is rewound to the
+    end of the last finite epoch. Every multiple of ``every`` epochs ends a chunk, and
+    ``on_chunk(done, history)`` is called after each chunk with the rows so far: it returns
+    True to stop.
     """
-    params = arrays[0]
-    total = table.shape[0]
+    table = HistoryTable(columns)
     done = 0
     chunk = max(1, -(-FIRST_CHUNK_VISITS // n_samples))
     with _deferred_interrupt() as interrupt:
-        while done < total:
+        while done < epochs:
             next_multiple = (done // every + 1) * every
-            start, stop = done, min(done + chunk, next_multiple, total)
-            before = [array.copy() for array in arrays]
+            start, stop = done, min(done + chunk, next_multiple, epochs)
+            before = [array.copy() for array in state]
             started = time.perf_counter()
-            trained = int(train_chunk(table[start:stop], CHECK_EVERY))
+            trained = int(train_chunk(table.rows(start, stop), CHECK_EVERY))
             elapsed = time.perf_counter() - started
-            if early_stopped is not None and early_stopped():
-                return Outcome(start + trained, stopped=True)
+            if state.counters[codes.STOPPED] != 0:
+                return Outcome(start + trained, table.head(start + trained), stopped=True)
             if trained < stop - start:
                 # The kernel noticed at epoch ``trained``; the parameters may have gone
                 # non-finite up to CHECK_EVERY epochs before. Kernels are deterministic, so a
                 # replay checking every epoch finds the first, then one more rewinds to it.
-                _restore(arrays, before)
-                first = int(train_chunk(table[start : start + trained + 1], 1))
-                divergence = _diagnose(table, start + first, params)
-                _restore(arrays, before)
-                if first and train_chunk(table[start : start + first], 1) != first:
+                _restore(state, before)
+                first = int(train_chunk(table.rows(start, start + trained + 1), 1))
+                divergence = _diagnose(table.head(start + first + 1), state.params)
+                _restore(state, before)
+                if first and train_chunk(table.rows(start, start + first), 1) != first:
                     raise RuntimeError("replaying the finite epochs of a chunk diverged")
-                return Outcome(start + first, divergence=divergence)
+                return Outcome(start + first, table.head(start + first), divergence=divergence)
             done = stop
-            if on_chunk is not None and on_chunk(done):
-                return Outcome(done, stopped=True)
+            if on_chunk is not None and on_chunk(done, table.head(done)):
+                return Outcome(done, table.head(done), stopped=True)
             if interrupt.is_set():
-                return Outcome(done, interrupted=True)
+                return Outcome(done, table.head(done), interrupted=True)
             per_epoch = elapsed / trained
             chunk = max(1, min(MAX_GROWTH * trained, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
-    return Outcome(done)
+    return Outcome(done, table.head(done))
 
 
 def _restore(arrays, copies):
@@ -86,8 +109,11 @@ def _restore(arrays, copies):
         array[:] = copy
 
 
-def _diagnose(table, epoch, params):
-    loss = table[epoch, codes.LOSS]
+def _diagnose(history, params):
+    """The divergence at the last row of ``history``: its epoch, what went non-finite first
+    (the loss, or else a parameter) and the value."""
+    epoch = history.shape[0] - 1
+    loss = history[epoch, codes.LOSS]
     if not np.isfinite(loss):
         return epoch, "loss", float(loss)
     return epoch, "params", float(params[~np.isfinite(params)][0])

@@ -1,22 +1,28 @@
-"""Which training kernel a fit runs, and the scratch it needs.
+"""The kernel paths, what each runs, and which one a fit takes.
 
-- Networks of at most ``unrolled.MAX_WEIGHTS`` weights (and no softmax), on fits of at least
-  ``UNROLL_MIN_EXAMPLES`` example visits: a kernel unrolled for the exact shape (2-5x faster
-  on 3-4-1 nets). It compiles once per shape, about as long as the generic kernel compiles
-  once in all (seconds; both are cached on disk), so it pays only on long fits: a shorter one
-  takes the generic kernel under 20 ms. It runs plain SGD, momentum, Nesterov and L2.
-- Mini-batches of at least ``MATRIX_MIN_BATCH`` on a network with a layer of at least
-  ``MATRIX_MIN_WEIGHTS`` weights: one BLAS call per layer and batch. This kernel also runs
-  every training feature, and so takes every fit that uses one the others lack.
-- Everything else: the generic loop kernel, which runs plain SGD.
+Each path declares, next to its code in ``fastbp.kernels``, the training features it runs
+beyond plain SGD (``RUNS``, names as ``fastbp._settings`` and ``fastbp._plan`` list them) and
+the scratch it needs (``scratch_size``). Every path is called with one signature (see
+``kernels.state``). A fit takes the fastest path whose features cover the fit's:
 
-All three give the same results (the unrolled kernel bit for bit, the BLAS one to rounding),
-which tests/test_kernels.py checks.
+- unrolled: compiled for a tiny network's exact shape (at most ``unrolled.MAX_WEIGHTS``
+  weights, no softmax), 2-5x faster on 3-4-1 nets. It compiles once per shape, about as long
+  as the generic kernel compiles once in all (seconds; both are cached on disk), so it pays
+  only on fits of at least ``UNROLL_MIN_EXAMPLES`` example visits: a shorter one takes the
+  generic kernel under 20 ms. It runs momentum, Nesterov and L2.
+- matrix: one BLAS call per layer and batch, the fastest for batches of at least
+  ``MATRIX_MIN_BATCH`` on a network with a layer of at least ``MATRIX_MIN_WEIGHTS`` weights.
+  It runs every feature, and so takes every fit with one the others lack.
+- generic: loops over the units, for everything else; plain SGD.
+
+All give the same results (the unrolled kernel bit for bit, the BLAS one to rounding), which
+tests/test_kernels.py checks.
 """
 
-from fastbp.kernels import unrolled
-from fastbp.kernels.train import train as generic_kernel
-from fastbp.kernels.train_matrix import train_matrix as matrix_kernel
+import dataclasses
+from collections.abc import Callable
+
+from fastbp.kernels import codes, train, train_matrix, unrolled
 from fastbp.network import activation_width
 
 UNROLL_MIN_EXAMPLES = 100_000
@@ -24,71 +30,88 @@ MATRIX_MIN_BATCH = 8
 MATRIX_MIN_WEIGHTS = 4096
 CHOICES = ("auto", "unrolled", "matrix", "generic")
 
-# What a fit needs of its kernel: every kernel runs a PLAIN fit (SGD without momentum, no
-# other feature); the unrolled and matrix kernels one with MOMENTUM_L2 (momentum, Nesterov,
-# L2 and nothing else); only the matrix kernel the rest (FULL).
-PLAIN, MOMENTUM_L2, FULL = "plain", "momentum and L2", "full"
-RUNS = {"generic": (PLAIN,), "unrolled": (PLAIN, MOMENTUM_L2), "matrix": (PLAIN, MOMENTUM_L2, FULL)}
+
+@dataclasses.dataclass(frozen=True)
+class Path:
+    """A kernel path: its name, the features it runs (its module's ``RUNS``), the scratch it
+    needs (``scratch_size(width, n_params, batch_size)``), ``kernel(layout, settings,
+    options)``, the compiled function for a fit, and ``trains(network)``, whether it can
+    train that network at all."""
+
+    name: str
+    runs: frozenset
+    scratch_size: Callable
+    kernel: Callable
+    trains: Callable = lambda network: True
 
 
-def needs(features):
-    """What a fit with ``features`` (name: whether the unrolled kernel runs it, as
-    ``Trainer`` lists them) needs of its kernel: PLAIN, MOMENTUM_L2 or FULL."""
-    if not features:
-        return PLAIN
-    return MOMENTUM_L2 if all(features.values()) else FULL
+GENERIC = Path("generic", train.RUNS, train.scratch_size, lambda *fit: train.train)
+UNROLLED = Path(
+    "unrolled",
+    unrolled.RUNS,
+    unrolled.scratch_size,
+    unrolled.kernel_for_fit,
+    lambda network: unrolled.supports(network.layout),
+)
+MATRIX = Path(
+    "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: train_matrix.train_matrix
+)
+PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
 
 
-def choose(network, batch_size, n_examples, needs=PLAIN):
-    """The name of the kernel for ``network`` trained in batches of ``batch_size`` on
-    ``n_examples`` example visits (samples times epochs), with the features ``needs`` says."""
+def _long_fit(network, batch_size, n_visits):
+    return n_visits >= UNROLL_MIN_EXAMPLES
+
+
+def _large_batches(network, batch_size, n_visits):
     layout = network.layout
-    if needs == FULL:
-        return "matrix"
-    if unrolled.supports(layout) and n_examples >= UNROLL_MIN_EXAMPLES:
-        return "unrolled"
-    if needs == MOMENTUM_L2:
-        return "matrix"
-    largest = max(
-        int(n_in) * int(n_out) for n_in, n_out in zip(layout[:, 0], layout[:, 1], strict=True)
-    )
-    if batch_size >= MATRIX_MIN_BATCH and largest >= MATRIX_MIN_WEIGHTS:
-        return "matrix"
-    return "generic"
+    largest = max(int(n_in) * int(n_out) for n_in, n_out in layout[:, :2])
+    return batch_size >= MATRIX_MIN_BATCH and largest >= MATRIX_MIN_WEIGHTS
 
 
-def kernel_and_scratch(name, network, batch_size, update=None):
-    """The kernel called ``name`` for ``network`` and the length of the scratch it needs.
+def _always(network, batch_size, n_visits):
+    return True
 
-    The kernel is returned as a function of the matrix kernel's arguments, ``(params, layout,
-    data, validation, settings, options, scratch, state, rng_state, history)``, whichever it
-    is.
-    ``update`` is what ``kernels.unrolled.kernel_for`` takes for the unrolled kernel.
-    """
+
+# Fastest first, each with the condition under which it is the fastest.
+PREFERENCE = (
+    (UNROLLED, _long_fit),
+    (MATRIX, _large_batches),
+    (GENERIC, _always),
+    (MATRIX, _always),
+)
+
+
+def choose(network, batch_size, n_visits, features=()):
+    """The name of the fastest path that trains ``network`` in batches of ``batch_size`` for
+    ``n_visits`` example visits (samples times epochs) and runs every one of ``features``."""
+    features = set(features)
+    for path, fastest in PREFERENCE:
+        if (
+            features <= path.runs
+            and path.trains(network)
+            and fastest(network, batch_size, n_visits)
+        ):
+            return path.name
+    raise AssertionError("the matrix path runs every feature")
+
+
+def check_runs(name, features):
+    """Raise a ValueError when the path called ``name`` does not run all of ``features``."""
+    missing = [feature for feature in features if feature not in PATHS[name].runs]
+    if missing:
+        able = [path.name for path in PATHS.values() if set(features) <= path.runs]
+        raise ValueError(
+            f"kernel {name!r} does not run this fit's features ({', '.join(missing)}); use "
+            f"kernel='auto' or {' or '.join(repr(path) for path in able)}"
+        )
+
+
+def kernel_and_scratch(name, network, settings, options):
+    """The compiled kernel of the path called ``name`` for a fit of ``network`` with the
+    encoded ``settings`` and ``options``, and the length of the scratch it needs."""
+    path = PATHS[name]
     layout = network.layout
-    width = activation_width(layout)
-    n_params = network.params.size
-    if name == "matrix":
-        return matrix_kernel, 5 * batch_size * width + width + n_params
-    if name == "unrolled":
-        kernel = unrolled.kernel_for(layout, batch_size == 1, update)
-        if update is None:
-            return _without_state(kernel), 2 * width
-
-        def call(params, layout, data, validation, settings, options, scratch, state, rng, rows):
-            X, Y = data[:2]
-            return kernel(params, layout, X, Y, settings, options, scratch, state[0], rng, rows)
-
-        return call, 2 * width
-    return _without_state(generic_kernel), 2 * width + (0 if batch_size == 1 else n_params)
-
-
-def _without_state(kernel):
-    """``kernel``, which takes no sample weights, validation data or state, called as the
-    matrix kernel is."""
-
-    def call(params, layout, data, validation, settings, options, scratch, state, rng, rows):
-        X, Y = data[:2]
-        return kernel(params, layout, X, Y, settings, options, scratch, rng, rows)
-
-    return call
+    batch_size = int(options[codes.BATCH_SIZE])
+    size = path.scratch_size(activation_width(layout), network.params.size, batch_size)
+    return path.kernel(layout, settings, options), size

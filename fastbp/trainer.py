@@ -1,22 +1,20 @@
-"""``Trainer``: validates once, picks a kernel, runs the whole fit in one call, records it."""
+"""``Trainer``: plans a fit (checks it, picks a kernel), runs it in compiled chunks, and
+finishes it (commits, records, reports)."""
 
 import warnings
 
 import numpy as np
 
-from fastbp import _checks, _chunks, _kernels, optimizers, schedules
+from fastbp import _chunks, _settings
 from fastbp._memory import aligned_zeros
-from fastbp._names import LOSSES, METRICS, REDUCTIONS, choose
+from fastbp._names import METRICS
+from fastbp._plan import plan_fit
 from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.history import History
 from fastbp.kernels import codes
-from fastbp.kernels.unrolled import MAX_WEIGHTS as MAX_UNROLLED_WEIGHTS
-from fastbp.kernels.unrolled import supports as unrolled_supports
-from fastbp.network import Network
+from fastbp.kernels.state import Data, FitState, Validation
+from fastbp.optimizers import RPROP
 from fastbp.progress import ProgressBar
-from fastbp.weighting import sample_weights, validation_split
-
-_CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
 
 
 class Trainer:
@@ -125,28 +123,16 @@ class Trainer:
         kernel="auto",
     ):
         self.network = network
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.reduction = reduction
-        self.loss = loss
-        self.shuffle = shuffle
-        self.optimizer = optimizer
-        self.schedule = schedule
-        self.l2 = l2
-        self.l2_biases = l2_biases
-        self.dropout = dropout
-        self.clip_value = clip_value
-        self.clip_norm = clip_norm
-        self.norm_momentum = norm_momentum
-        self.kernel = kernel
-        self._check_settings()
-        self.seed = _checks.check_seed(seed, "seed", upper=2**64)
+        given = locals()
+        for name in _settings.NAMES:
+            setattr(self, name, given[name])
+        _settings.check(self)
         initial_state = self.seed
         if initial_state is None:
             initial_state = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
         self._rng_state = np.array([initial_state], dtype=np.uint64)
-        self._moments = None  # the optimizer's state, made by the first fit
-        self._moments_of = None  # the optimizer it belongs to
+        self._optimizer_state = None  # made by the first fit
+        self._optimizer_state_of = None  # the optimizer it belongs to
         self._counters = np.zeros(codes.COUNTERS_SIZE)
         self._counters[codes.PLATEAU_BEST] = np.inf
         self.history = None
@@ -244,246 +230,137 @@ class Trainer:
         was trained, the history says so (``history.interrupted``) and a
         ``FitInterruptedWarning`` is issued. A network is fitted by one thread at a time.
         """
-        self._check_settings()  # the settings are public attributes: check them again
-        network = self.network
-        X = network.inputs(X)
-        Y = self._targets(y, X.shape[0])
-        epochs = _checks.check_count(epochs, "epochs", minimum=0)
-        names = _check_metrics(metrics)
-        if progress is not None:
-            progress = _checks.check_flag(progress, "progress")
-        weights = sample_weights(sample_weight, class_weight, Y, network.dtype)
-        X, Y, weights, X_val, Y_val = self._validation(
-            X, Y, weights, validation_data, validation_fraction
-        )
-        validating = X_val.shape[0] > 0
-        if patience is not None:
-            patience = _checks.check_count(patience, "patience", minimum=1)
-        min_delta = _checks.check_real(min_delta, "min_delta", 0)
-        restore_best = _checks.check_flag(restore_best, "restore_best")
-        callbacks, callback_every = _check_callbacks(callbacks, callback_every)
-
-        n_samples = X.shape[0]
-        batch_size = n_samples if self.batch_size is None else min(self.batch_size, n_samples)
-        if any(network.batch_norm) and (batch_size < 2 or n_samples % batch_size == 1):
-            raise ValueError(
-                "batch normalization needs batches of 2 or more examples; with batch_size="
-                f"{self.batch_size} on {n_samples} samples, "
-                + (
-                    "every batch holds 1"
-                    if batch_size < 2
-                    else "the last batch of each epoch holds 1 (choose a batch_size that does "
-                    "not leave one example over)"
-                )
-            )
-        if isinstance(self.optimizer, optimizers.RPROP) and batch_size != n_samples:
-            raise ValueError(
-                "optimizer RPROP trains on the full batch: use batch_size=None (this fit's "
-                f"batches hold {batch_size} of {n_samples} examples)"
-            )
-        settings, options = self._settings(n_samples, batch_size, network.dtype)
-        options[codes.PATIENCE] = patience or 0
-        settings[codes.MIN_DELTA] = min_delta
-        fit_features = {
-            "sample_weight": weights is not None,
-            "validation": validating,
-            "patience": patience is not None,
-            "batch_norm": any(network.batch_norm),
+        fit_options = {
+            "sample_weight": sample_weight,
+            "class_weight": class_weight,
+            "validation_data": validation_data,
+            "validation_fraction": validation_fraction,
+            "patience": patience,
+            "min_delta": min_delta,
+            "restore_best": restore_best,
+            "callbacks": callbacks,
+            "callback_every": callback_every,
         }
-        features = self._features([name for name, used in fit_features.items() if used])
-        needs = _kernels.needs(features)
-        kernel_name = self.kernel
-        if kernel_name == "auto":
-            kernel_name = _kernels.choose(network, batch_size, n_samples * epochs, needs)
-        elif needs not in _kernels.RUNS[kernel_name]:
-            raise ValueError(
-                f"kernel {kernel_name!r} does not run this fit's features "
-                f"({', '.join(features)}); use kernel='auto' or 'matrix'"
-            )
-        update = None
-        if kernel_name == "unrolled" and needs != _kernels.PLAIN:
-            update = (self.optimizer.code, self.l2 != 0, self.l2_biases)
-        kernel, scratch_size = _kernels.kernel_and_scratch(kernel_name, network, batch_size, update)
-        moments = self._optimizer_state()
-        counters = self._counters
-        if self.schedule.code == codes.PLATEAU and counters[codes.RATE] == 0:
-            counters[codes.RATE] = settings[codes.LEARNING_RATE]
-        counters[[codes.BEST_LOSS, codes.BEST_EPOCH, codes.WAIT, codes.STOPPED]] = np.inf, -1, 0, 0
-        first_epoch = int(counters[codes.EPOCH])
+        plan = plan_fit(self, X, y, epochs, metrics, progress, fit_options)
+        outcome, best_epoch = self._run(plan)
+        return self._finish(plan, outcome, best_epoch)
 
+    def _run(self, plan):
+        """Run ``plan`` in chunks on a working copy of the fit's state; commit it to the
+        network and the trainer at the end. Returns the ``Outcome`` and the best epoch of
+        early stopping (from 0, or None)."""
+        network = self.network
         if not network._fit_lock.acquire(blocking=False):
             raise RuntimeError(
                 "this network is already being fitted in another thread; fit a copy "
                 "(network.copy()) to train two at once"
             )
-        bar = ProgressBar(epochs, progress)
+        bar = ProgressBar(plan.epochs, plan.progress)
         try:
-            params = aligned_zeros(network.params.size, network.dtype)
-            params[:] = network.params
-            best_params = params.copy()
-            statistics = network.statistics.copy()
-            best_statistics = statistics.copy()
-            working = [
-                params,
-                self._rng_state.copy(),
-                moments.copy(),
-                counters.copy(),
-                statistics,
-            ]
-            # The validation columns only when there is validation data: on a 4-example data
-            # set the table is most of a fit's memory traffic.
-            columns = codes.HISTORY_COLUMNS if validating else codes.VALIDATION
-            table = np.zeros((epochs, columns))
-            scratch = aligned_zeros(scratch_size, network.dtype)
-            data = (X, Y, np.empty(0, network.dtype) if weights is None else weights)
-            validation = (X_val, Y_val)
-            state = (working[2], working[3], best_params, statistics, best_statistics)
+            state = self._working_state(plan)
+            first_epoch = int(state.counters[codes.EPOCH])
+            data = Data(
+                plan.X, plan.Y, np.empty(0, network.dtype) if plan.weights is None else plan.weights
+            )
+            validation = Validation(plan.X_val, plan.Y_val)
+            scratch = aligned_zeros(plan.scratch_size, network.dtype)
+            options = plan.options
 
             def train_chunk(rows, check_every):
                 options[codes.CHECK_EVERY] = check_every
-                return kernel(
-                    params,
-                    network.layout,
-                    data,
-                    validation,
-                    settings,
-                    options,
-                    scratch,
-                    state,
-                    working[1],
-                    rows,
+                return plan.kernel(
+                    state, network.layout, data, validation, plan.settings, options, scratch, rows
                 )
 
-            def on_chunk(done):
-                bar.update(done, table[done - 1, codes.LOSS])
-                if not callbacks or (done % callback_every and done < epochs):
+            def on_chunk(done, history):
+                bar.update(done, history[done - 1, codes.LOSS])
+                if not plan.callbacks or (done % plan.callback_every and done < plan.epochs):
                     return False
-                so_far = self._history(table[:done], names, validating)
-                return any([bool(callback(done, so_far)) for callback in callbacks])
+                so_far = _history(history, plan.names, plan.validating)
+                return any([bool(callback(done, so_far)) for callback in plan.callbacks])
 
             outcome = _chunks.run(
                 train_chunk,
-                working,
-                table,
-                n_samples,
+                state,
+                plan.epochs,
+                codes.HISTORY_COLUMNS if plan.validating else codes.METRIC_COLUMNS,
+                plan.n_samples,
                 on_chunk,
-                callback_every if callbacks else max(epochs, 1),
-                early_stopped=lambda: working[3][codes.STOPPED] != 0,
+                plan.callback_every if plan.callbacks else max(plan.epochs, 1),
             )
-            if kernel_name != "matrix":
-                # Only the matrix kernel counts; the others run no feature that reads a count.
-                working[3][codes.EPOCH] += outcome.epochs
-                working[3][codes.STEP_COUNT] += outcome.epochs * -(-n_samples // batch_size)
-            best_epoch = None
-            if patience is not None and working[3][codes.BEST_EPOCH] >= 0:
-                best_epoch = int(working[3][codes.BEST_EPOCH]) - first_epoch
-                if restore_best:
-                    params[:] = best_params
-                    statistics[:] = best_statistics
-            network.params[:] = params
-            network.statistics[:] = statistics
-            self._rng_state[:] = working[1]
-            moments[:] = working[2]
-            counters[:] = working[3]
+            best_epoch = self._commit(plan, state, first_epoch)
         finally:
             network._fit_lock.release()
             bar.close()
+        return outcome, best_epoch
 
-        trained = table[: outcome.epochs]
-        network.metadata["fits"].append(self._record(outcome, trained))
-        self.history = self._history(trained, names, validating, outcome, best_epoch)
+    def _working_state(self, plan):
+        """Copies of everything a fit changes, as the kernels take them (``FitState``)."""
+        network = self.network
+        counters = self._counters.copy()
+        if self.schedule.code == codes.PLATEAU and counters[codes.RATE] == 0:
+            counters[codes.RATE] = plan.settings[codes.LEARNING_RATE]
+        counters[[codes.BEST_LOSS, codes.BEST_EPOCH, codes.WAIT, codes.STOPPED]] = np.inf, -1, 0, 0
+        params = aligned_zeros(network.params.size, network.dtype)
+        params[:] = network.params
+        return FitState(
+            params=params,
+            rng_state=self._rng_state.copy(),
+            optimizer_state=self._optimizer_state_for(self.optimizer).copy(),
+            counters=counters,
+            statistics=network.statistics.copy(),
+            best_params=params.copy(),
+            best_statistics=network.statistics.copy(),
+        )
+
+    def _commit(self, plan, state, first_epoch):
+        """Hand the trained ``state`` to the network and the trainer; early stopping's best
+        epoch (from the fit's first, or None), whose parameters are restored if asked."""
+        best_epoch = None
+        if plan.patience is not None and state.counters[codes.BEST_EPOCH] >= 0:
+            best_epoch = int(state.counters[codes.BEST_EPOCH]) - first_epoch
+            if plan.restore_best:
+                state.params[:] = state.best_params
+                state.statistics[:] = state.best_statistics
+        self.network.params[:] = state.params
+        self.network.statistics[:] = state.statistics
+        self._rng_state[:] = state.rng_state
+        self._optimizer_state[:] = state.optimizer_state
+        self._counters[:] = state.counters
+        return best_epoch
+
+    def _finish(self, plan, outcome, best_epoch):
+        """Record the fit in the network's metadata, keep its history, and raise or warn
+        when it diverged or was interrupted."""
+        self.network.metadata["fits"].append(self._record(outcome))
+        self.history = _history(outcome.history, plan.names, plan.validating, outcome, best_epoch)
         if outcome.divergence is not None:
             raise DivergenceError(*outcome.divergence, history=self.history)
         if outcome.interrupted:
             warnings.warn(
-                f"fit interrupted after {outcome.epochs} of {epochs} epochs; the network keeps "
-                "the parameters trained so far and the history covers those epochs",
+                f"fit interrupted after {outcome.epochs} of {plan.epochs} epochs; the network "
+                "keeps the parameters trained so far and the history covers those epochs",
                 FitInterruptedWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self.history
 
-    @staticmethod
-    def _history(table, names, validating, outcome=None, best_epoch=None):
-        metrics = {name: table[:, METRICS[name]] for name in names}
-        if validating:
-            for name in names:
-                metrics["val_" + name] = table[:, codes.VALIDATION + METRICS[name]]
-        if outcome is None:
-            return History(metrics)
-        return History(
-            metrics,
-            interrupted=outcome.interrupted,
-            stopped=outcome.stopped,
-            best_epoch=best_epoch,
-        )
-
-    def _validation(self, X, Y, weights, validation_data, validation_fraction):
-        """The training data and the validation data (empty arrays for none)."""
-        network = self.network
-        if validation_data is not None and validation_fraction is not None:
-            raise ValueError("give validation_data or validation_fraction, not both")
-        if validation_fraction is not None:
-            return validation_split(X, Y, weights, validation_fraction, self.seed)
-        if validation_data is None:
-            empty = np.empty((0, network.n_inputs), network.dtype)
-            return X, Y, weights, empty, np.empty((0, network.n_outputs), network.dtype)
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = network.inputs(validation_data[0], "validation_data[0]")
-        Y_val = self._targets(validation_data[1], X_val.shape[0], "validation_data[1]")
-        return X, Y, weights, X_val, Y_val
-
-    def _optimizer_state(self):
+    def _optimizer_state_for(self, optimizer):
         """The optimizer's two state vectors, made afresh when the optimizer changed."""
         network = self.network
-        if self._moments is None or self._moments_of != self.optimizer:
-            self._moments = aligned_zeros(2 * network.params.size, network.dtype)
-            if isinstance(self.optimizer, optimizers.RPROP):
-                self._moments[network.params.size :] = self.optimizer.step_initial
-            self._moments_of = self.optimizer
+        if self._optimizer_state is None or self._optimizer_state_of != optimizer:
+            self._optimizer_state = aligned_zeros(2 * network.params.size, network.dtype)
+            if isinstance(optimizer, RPROP):
+                self._optimizer_state[network.params.size :] = optimizer.step_initial
+            self._optimizer_state_of = optimizer
             self._counters[codes.STEP_COUNT] = 0
-        return self._moments
+        return self._optimizer_state
 
-    def _features(self, fit_features):
-        """The training features of a fit beyond plain SGD: each name, and whether it is one
-        of those the unrolled kernel runs too (momentum, Nesterov, L2); ``fit_features``
-        names those ``fit`` was given."""
-        optimizer = self.optimizer
-        features = dict.fromkeys(fit_features, False)
-        if optimizer != optimizers.SGD():
-            features[f"optimizer {optimizer}"] = isinstance(optimizer, optimizers.SGD)
-        if self.schedule != schedules.Constant():
-            features[f"schedule {self.schedule}"] = False
-        if self.l2:
-            features["l2"] = True
-        for name in ("dropout", "clip_value", "clip_norm"):
-            if getattr(self, name):
-                features[name] = False
-        return features
-
-    def _record(self, outcome, trained):
+    def _record(self, outcome):
         """What ``network.metadata["fits"]`` keeps of a fit: settings, epochs, final loss."""
-        record = {
-            name: getattr(self, name)
-            for name in (
-                "learning_rate",
-                "batch_size",
-                "reduction",
-                "loss",
-                "shuffle",
-                "seed",
-                "l2",
-                "l2_biases",
-                "dropout",
-                "clip_value",
-                "clip_norm",
-                "norm_momentum",
-            )
-        }
-        record["optimizer"] = repr(self.optimizer)
-        record["schedule"] = repr(self.schedule)
+        record = _settings.record(self)
         record["epochs"] = outcome.epochs
+        trained = outcome.history
         record["final_loss"] = float(trained[-1, codes.LOSS]) if outcome.epochs else None
         if outcome.interrupted:
             record["interrupted"] = True
@@ -493,115 +370,21 @@ class Trainer:
             record["stopped"] = True
         return record
 
-    def _targets(self, y, n_samples, name="y"):
-        """``y`` checked against the network and loss; class labels one-hot encoded."""
-        network = self.network
-        n_outputs = network.n_outputs
-        labels = self.loss == "cross_entropy"
-        Y = _checks.as_targets(y, name, network.dtype, n_outputs, labels=labels)
-        if Y.shape[0] != n_samples:
-            inputs = "X" if name == "y" else "validation_data[0]"
-            raise ValueError(
-                f"{inputs} and {name} must hold the same number of samples; got {n_samples} "
-                f"and {Y.shape[0]}"
-            )
-        if self.loss == "cross_entropy" and (Y.min() < 0 or Y.max() > 1):
-            raise ValueError(
-                f"{name} must lie in [0, 1] for loss 'cross_entropy' (one-hot or probabilities), "
-                f"or be integer class labels in [0, {n_outputs}); got values from {Y.min()} to "
-                f"{Y.max()}"
-            )
-        return Y
-
-    def _check_settings(self):
-        """Validate (and normalize) the public settings; raise before any kernel runs."""
-        network = self.network
-        if not isinstance(network, Network):
-            raise TypeError(f"network must be a fastbp.Network; got {type(network).__name__}")
-        self.learning_rate = _checks.check_positive_finite(self.learning_rate, "learning_rate")
-        if self.batch_size is not None:
-            self.batch_size = _checks.check_count(self.batch_size, "batch_size", minimum=1)
-        self.reduction = choose(self.reduction, REDUCTIONS, "reduction")
-        self.loss = choose(self.loss, LOSSES, "loss")
-        if self.loss == "cross_entropy" and network.activations[-1] not in _CROSS_ENTROPY_OUTPUTS:
-            raise ValueError(
-                "loss 'cross_entropy' needs a 'softmax' or 'sigmoid' output layer; the network's "
-                f"output activation is {network.activations[-1]!r}"
-            )
-        self.shuffle = _checks.check_flag(self.shuffle, "shuffle")
-        self.optimizer = optimizers.resolve(self.optimizer)
-        self.schedule = schedules.resolve(self.schedule)
-        self.l2 = _checks.check_real(self.l2, "l2", 0)
-        self.l2_biases = _checks.check_flag(self.l2_biases, "l2_biases")
-        self.dropout = _checks.check_real(self.dropout, "dropout", 0, 1)
-        self.norm_momentum = _checks.check_real(
-            self.norm_momentum, "norm_momentum", 0, 1, include_high=True
-        )
-        for name in ("clip_value", "clip_norm"):
-            if getattr(self, name) is not None:
-                setattr(self, name, _checks.check_positive_finite(getattr(self, name), name))
-        self.kernel = choose(self.kernel, _kernels.CHOICES, "kernel")
-        if self.kernel == "unrolled" and not unrolled_supports(network.layout):
-            raise ValueError(
-                "kernel 'unrolled' is for networks of at most "
-                f"{MAX_UNROLLED_WEIGHTS} weights without softmax; use 'auto' or 'generic'"
-            )
-
-    def _settings(self, n_samples, batch_size, dtype):
-        """The kernels' settings (``dtype``) and options (int64) vectors for this fit."""
-        settings = np.zeros(codes.SETTINGS_SIZE, dtype=dtype)
-        options = np.zeros(codes.OPTIONS_SIZE, dtype=np.int64)
-        settings[codes.LEARNING_RATE] = self.learning_rate
-        if self.reduction == "mean":
-            settings[codes.BATCH_DIVISOR] = batch_size
-            settings[codes.LAST_BATCH_DIVISOR] = n_samples % batch_size or batch_size
-        else:
-            settings[codes.BATCH_DIVISOR] = settings[codes.LAST_BATCH_DIVISOR] = 1
-        settings[codes.LOG_CLIP] = np.finfo(dtype).eps
-        settings[codes.L2] = self.l2
-        settings[codes.CLIP_VALUE] = self.clip_value or 0
-        settings[codes.CLIP_NORM] = self.clip_norm or 0
-        settings[codes.DROPOUT] = self.dropout
-        settings[codes.DROPOUT_SCALE] = 1 / (1 - self.dropout)
-        settings[codes.NORM_MOMENTUM] = self.norm_momentum
-        settings[codes.NORM_EPSILON] = self.network.norm_epsilon
-        self.optimizer.fill(settings)
-        self.schedule.fill(settings, options)
-        options[codes.LOSS_CODE] = LOSSES[self.loss]
-        options[codes.BATCH_SIZE] = batch_size
-        options[codes.SHUFFLE] = self.shuffle
-        options[codes.OPTIMIZER] = self.optimizer.code
-        options[codes.L2_BIASES] = self.l2_biases
-        options[codes.SCHEDULE] = self.schedule.code
-        return settings, options
-
     def __repr__(self):
-        return (
-            f"Trainer(learning_rate={self.learning_rate}, batch_size={self.batch_size}, "
-            f"reduction={self.reduction!r}, loss={self.loss!r}, shuffle={self.shuffle}, "
-            f"seed={self.seed}, optimizer={self.optimizer}, schedule={self.schedule}, "
-            f"l2={self.l2}, l2_biases={self.l2_biases}, dropout={self.dropout}, "
-            f"clip_value={self.clip_value}, clip_norm={self.clip_norm}, "
-            f"norm_momentum={self.norm_momentum}, kernel={self.kernel!r})"
-        )
+        return f"Trainer({_settings.describe(self)})"
 
 
-def _check_callbacks(callbacks, every):
-    if callable(callbacks):
-        callbacks = [callbacks]
-    callbacks = list(callbacks)
-    for callback in callbacks:
-        if not callable(callback):
-            raise TypeError(f"callbacks must be callables; got {callback!r}")
-    return callbacks, _checks.check_count(every, "callback_every", minimum=1)
-
-
-def _check_metrics(metrics):
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    names = ["loss"]
-    for name in metrics:
-        choose(name, METRICS, "metrics")
-        if name not in names:
-            names.append(name)
-    return names
+def _history(table, names, validating, outcome=None, best_epoch=None):
+    """The ``History`` of the metrics ``names`` from the rows of a history table."""
+    metrics = {name: table[:, METRICS[name]] for name in names}
+    if validating:
+        for name in names:
+            metrics["val_" + name] = table[:, codes.VALIDATION + METRICS[name]]
+    if outcome is None:
+        return History(metrics)
+    return History(
+        metrics,
+        interrupted=outcome.interrupted,
+        stopped=outcome.stopped,
+        best_epoch=best_epoch,
+    )

@@ -38,10 +38,11 @@ SSE = 1
 MSE = 2
 MAE = 3
 ACCURACY = 4
+METRIC_COLUMNS = 5  # the columns of one set of metrics: a history without validation data
 # The same five on the validation data (the matrix kernel, when given validation data), in
 # columns VALIDATION + LOSS and on.
-VALIDATION = 5
-HISTORY_COLUMNS = 10
+VALIDATION = METRIC_COLUMNS
+HISTORY_COLUMNS = VALIDATION + METRIC_COLUMNS
 
 # Entries of the float settings vector (in the network's dtype).
 LEARNING_RATE = 0

@@ -1,22 +1,27 @@
 """The training kernel: a whole multi-epoch fit in one call.
 
-Arguments:
+Called as every kernel path is (``kernels.state``)::
 
-params    flat parameter vector (float32 or float64), updated in place
+    train(state, layout, data, validation, settings, options, scratch, history)
+
+state     ``FitState``; this kernel updates ``params``, ``rng_state`` and the epoch and update
+          ``counters``
 layout    uint64 table, one row per weight layer (columns in ``codes``)
-X, Y      C-contiguous (n_samples, n_inputs) and (n_samples, n_outputs), params' dtype
+data      ``Data``: C-contiguous X (n_samples, n_inputs) and Y (n_samples, n_outputs) in
+          params' dtype; this kernel runs no sample weights
+validation  unused: this kernel scores no validation data
 settings  params' dtype: learning rate, batch divisors, log clip (entries in ``codes``)
 options   int64: loss code, batch size, shuffle flag, divergence check interval (``codes``)
-scratch   params' dtype: activations, deltas, then (mini-batch only) one gradient vector
-rng_state uint64[1], the shuffle generator's state, advanced in place
-history   float64 (epochs, VALIDATION) or wider, one row written per epoch
+scratch   params' dtype, ``SCRATCH`` of it: activations, deltas, then (mini-batch only) one
+          gradient vector
+history   float64 (epochs, METRIC_COLUMNS) or wider, one row written per epoch
 
 Returns the number of epochs trained. That is ``history.shape[0]`` unless the fit diverged:
 at the first epoch whose loss, or parameters where checked (every ``CHECK_EVERY`` epochs and
 at the last), are not finite the kernel stops and returns that epoch's index (its history
 row is written; ``params`` hold its non-finite values). The caller
 runs the fit in chunks of epochs, one call each: state carries over between calls only
-through ``params`` and ``rng_state``.
+through ``state``.
 
 Per-example SGD (batch size 1) adds ``-learning_rate * gradient`` straight into ``params`` as
 each layer's delta is propagated; mini-batches add each example's gradient into a flat
@@ -41,10 +46,26 @@ from fastbp.kernels.layers import (
 )
 from fastbp.kernels.shuffle import shuffle_in_place
 
+# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` lists them):
+# nothing.
+RUNS = frozenset()
+
+
+def scratch_size(width, n_params, batch_size):
+    """The scratch a fit needs: activations and deltas of ``width`` units, and a gradient
+    vector of ``n_params`` for mini-batches."""
+    return 2 * width + (0 if batch_size == 1 else n_params)
+
 
 @njit(**JIT_OPTIONS)
-def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
-    """Train ``params`` for ``history.shape[0]`` epochs over ``(X, Y)``; see the module doc."""
+def train(state, layout, data, validation, settings, options, scratch, history):
+    """Train ``state.params`` for ``history.shape[0]`` epochs over ``data``; see the module
+    doc."""
+    params = state.params
+    rng_state = state.rng_state
+    counters = state.counters
+    X = data.X
+    Y = data.Y
     n_samples, n_inputs = X.shape
     n_params = params.shape[0]
     last = layout.shape[0] - 1
@@ -73,6 +94,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         step = params.dtype.type(1.0)
 
     no_statistics = scratch[:0]  # this kernel trains no batch normalization
+    n_batches = np.float64(-(-n_samples // batch_size))
     order = np.arange(n_samples)
     for epoch in range(history.shape[0]):
         if shuffle:
@@ -110,7 +132,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                     weights = layout[layer, codes.WEIGHT_OFFSET]
                     inputs = layout[layer, codes.INPUT_OFFSET]
                     out = layout[layer, codes.OUTPUT_OFFSET]
-                    below = layout[layer - 1, codes.ACTIVATION] if layer > 0 else 0
+                    below_code = layout[layer - 1, codes.ACTIVATION] if layer > 0 else 0
                     fused = layer > 0 and fan_in < WIDE
                     if layer > 0 and not fused:
                         for k in range(fan_in):
@@ -121,7 +143,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                                 deltas[inputs + k] += delta_j * params[weights + k * fan_out + j]
                         for k in range(fan_in):
                             a_k = acts[inputs + k]
-                            deltas[inputs + k] = deltas[inputs + k] * derivative(a_k, below)
+                            deltas[inputs + k] = deltas[inputs + k] * derivative(a_k, below_code)
                     for k in range(fan_in):
                         row = weights + k * fan_out
                         a_k = acts[inputs + k]
@@ -129,7 +151,7 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
                             total = zero
                             for j in range(fan_out):
                                 total += deltas[out + j] * params[row + j]
-                            deltas[inputs + k] = total * derivative(a_k, below)
+                            deltas[inputs + k] = total * derivative(a_k, below_code)
                         for j in range(fan_out):
                             target[row + j] += step * (a_k * deltas[out + j])
                     if layout[layer, codes.HAS_BIAS]:
@@ -151,4 +173,6 @@ def train(params, layout, X, Y, settings, options, scratch, rng_state, history):
         finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
         if not finite:
             return epoch
+        counters[codes.EPOCH] += 1.0
+        counters[codes.STEP_COUNT] += n_batches
     return history.shape[0]

@@ -3,27 +3,25 @@
 Same semantics and history as ``kernels.train.train`` (see there), for any batch size, plus
 what only this kernel runs: the optimizers, L2, clipping and schedules of
 ``kernels.updates`` and ``kernels.epochs``, inverted dropout, batch normalization, sample
-weights, and a validation pass after every epoch with early stopping. Arguments:
+weights, and a validation pass after every epoch with early stopping. Called as every kernel
+path is (``kernels.state``)::
 
-params      flat parameter vector (float32 or float64), updated in place
+    train_matrix(state, layout, data, validation, settings, options, scratch, history)
+
+state       ``FitState``: every field is read and updated here
 layout      uint64 table, one row per weight layer (columns in ``codes``)
-data        (X, Y, sample_weight): C-contiguous, params' dtype; sample_weight is (n_samples,),
-            or empty for unweighted examples
-validation  (X, Y) of the validation data, or empty arrays for none
+data        ``Data`` (X, Y, sample_weight): C-contiguous, params' dtype; sample_weight is
+            (n_samples,), or empty for unweighted examples
+validation  ``Validation`` (X, Y) of the validation data, or empty arrays for none
 settings    params' dtype, ``codes.SETTINGS_SIZE`` entries; options int64, ``OPTIONS_SIZE``
-scratch     params' dtype, ``5 * batch_size * width + width + n_params`` (below)
-state       (moments, counters, best_params, statistics, best_statistics): the optimizer's
-            two vectors of the layout (params' dtype), the float64 counters (entries in
-            ``codes``), the best parameters early stopping has seen, and batch
-            normalization's running statistics, with their copy from the best epoch
-rng_state   uint64[1], the generator of the shuffle and the dropout masks, advanced in place
+scratch     params' dtype, ``scratch_size`` of it (below)
 history     float64 (epochs, HISTORY_COLUMNS), one row written per epoch; without validation
-            data, (epochs, VALIDATION) suffices
+            data, (epochs, METRIC_COLUMNS) suffices
 
 Returns the number of epochs trained: fewer than ``history.shape[0]`` on divergence (as in
 ``kernels.train``) or when early stopping sets ``counters[STOPPED]``.
 
-The scratch holds five blocks of ``batch_size * width``, then two vectors:
+The scratch holds five blocks of ``batch_size * width`` (the ``Blocks``), then two vectors:
 
 - the batch's activations: the input rows, then each layer's outputs, every layer a
   C-contiguous (rows, units) block starting at ``batch_size`` times the layer's offset in the
@@ -38,6 +36,8 @@ The scratch holds five blocks of ``batch_size * width``, then two vectors:
 ``np.dot`` inside ``@njit`` calls the BLAS that SciPy ships. Every delta of a batch is
 computed before its one update, from the weights from before the update.
 """
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -59,15 +59,45 @@ from fastbp.kernels.updates import apply_update
 
 _UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
 
+# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` lists them).
+RUNS = frozenset(
+    {
+        "momentum",
+        "nesterov",
+        "adam",
+        "rprop",
+        "schedule",
+        "l2",
+        "dropout",
+        "clip_value",
+        "clip_norm",
+        "batch_norm",
+        "sample_weight",
+        "validation",
+        "patience",
+    }
+)
+
+# The scratch blocks of a batch, each ``batch_size * width`` (see the module doc).
+Blocks = namedtuple("Blocks", ["acts", "raw", "masks", "norms", "deviations"])
+
+
+def scratch_size(width, n_params, batch_size):
+    """The scratch a fit needs: five blocks of ``batch_size * width``, the deviations
+    (``width``) and a gradient vector (``n_params``)."""
+    return 5 * batch_size * width + width + n_params
+
 
 @njit(**JIT_OPTIONS)
-def train_matrix(
-    params, layout, data, validation, settings, options, scratch, state, rng_state, history
-):
-    """Train ``params`` for ``history.shape[0]`` epochs; see the module doc."""
-    X, Y, sample_weight = data
-    X_val, Y_val = validation
-    moments, counters, best_params, statistics, best_statistics = state
+def train_matrix(state, layout, data, validation, settings, options, scratch, history):
+    """Train ``state.params`` for ``history.shape[0]`` epochs; see the module doc."""
+    params = state.params
+    rng_state = state.rng_state
+    counters = state.counters
+    statistics = state.statistics
+    X = data.X
+    Y = data.Y
+    sample_weight = data.sample_weight
     n_samples = X.shape[0]
     n_params = params.shape[0]
     last = layout.shape[0] - 1
@@ -84,7 +114,7 @@ def train_matrix(
     norms = scratch[4 * size : 5 * size]
     deviations = scratch[5 * size : 5 * size + width]
     gradient = scratch[5 * size + width : 5 * size + width + n_params]
-    blocks = (acts, raw, masks, norms, deviations)
+    blocks = Blocks(acts, raw, masks, norms, deviations)
 
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
@@ -100,7 +130,7 @@ def train_matrix(
     zero = params.dtype.type(0.0)
 
     order = np.arange(n_samples)
-    validation_order = np.arange(X_val.shape[0])
+    validation_order = np.arange(validation.X.shape[0])
     for epoch in range(history.shape[0]):
         rate = learning_rate(settings, options, counters)
         if shuffle:
@@ -150,9 +180,9 @@ def train_matrix(
                 fan_in = layout[layer, codes.FAN_IN]
                 fan_out = layout[layer, codes.FAN_OUT]
                 weights = layout[layer, codes.WEIGHT_OFFSET]
-                below = block * layout[layer, codes.INPUT_OFFSET]
-                above = block * layout[layer, codes.OUTPUT_OFFSET]
-                delta = deltas[above : above + rows * fan_out].reshape((rows, fan_out))
+                inputs_at = block * layout[layer, codes.INPUT_OFFSET]
+                outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
+                delta = deltas[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
                 if layout[layer, codes.HAS_NORM]:
                     # The deltas so far are with respect to the normalization's output y; turn
                     # them into the pre-normalization z's, through the batch's mean and
@@ -167,7 +197,7 @@ def train_matrix(
                         total = zero
                         projection = zero
                         for i in range(rows):
-                            normed = norms[above + i * fan_out + j]
+                            normed = norms[outputs_at + i * fan_out + j]
                             scale_gradient += delta[i, j] * normed
                             shift_gradient += delta[i, j]
                             total += delta[i, j] * scale
@@ -176,10 +206,10 @@ def train_matrix(
                         gradient[norm + fan_out + j] = shift_gradient
                         denominator = count * deviations[out + j]
                         for i in range(rows):
-                            normed = norms[above + i * fan_out + j]
+                            normed = norms[outputs_at + i * fan_out + j]
                             change = count * (delta[i, j] * scale) - total - normed * projection
                             delta[i, j] = change / denominator
-                inputs = acts[below : below + rows * fan_in].reshape((rows, fan_in))
+                inputs = acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
                 np.dot(
                     inputs.T,
                     delta,
@@ -193,14 +223,16 @@ def train_matrix(
                         for j in range(fan_out):
                             gradient[bias + j] += delta[i, j]
                 if layer > 0:
-                    propagated = deltas[below : below + rows * fan_in].reshape((rows, fan_in))
+                    propagated = deltas[inputs_at : inputs_at + rows * fan_in].reshape(
+                        (rows, fan_in)
+                    )
                     np.dot(
                         delta,
                         params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)).T,
                         propagated,
                     )
                     code_below = layout[layer - 1, codes.ACTIVATION]
-                    for p in range(below, below + rows * fan_in):
+                    for p in range(inputs_at, inputs_at + rows * fan_in):
                         if dropping:
                             d = deltas[p] * derivative(raw[p], code_below) * masks[p]
                         else:
@@ -214,19 +246,27 @@ def train_matrix(
             else:
                 divisor = settings[codes.LAST_BATCH_DIVISOR]
             apply_update(
-                params, gradient, moments, layout, settings, options, counters, rate, divisor
+                params,
+                gradient,
+                state.optimizer_state,
+                layout,
+                settings,
+                options,
+                counters,
+                rate,
+                divisor,
             )
 
         record_epoch(
             history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
         monitored = history[epoch, codes.LOSS]
-        if X_val.shape[0] > 0:
+        if validation.X.shape[0] > 0:
             score_validation(
                 params,
                 layout,
-                X_val,
-                Y_val,
+                validation.X,
+                validation.Y,
                 validation_order,
                 block,
                 blocks,
@@ -248,9 +288,9 @@ def train_matrix(
             counters,
             monitored,
             params,
-            best_params,
+            state.best_params,
             statistics,
-            best_statistics,
+            state.best_statistics,
         )
         if counters[codes.STOPPED] != 0.0:
             return epoch + 1
@@ -278,7 +318,7 @@ def score_validation(
     ``rng_state`` is left alone; the running ``statistics``), into row ``epoch`` of ``history``
     from column ``VALIDATION``; ``order`` is ``0..len(X)-1``; ``blocks`` (see
     ``forward_batch``) and ``deltas`` serve as scratch."""
-    acts = blocks[0]
+    acts = blocks.acts
     last = layout.shape[0] - 1
     n_outputs = layout[last, codes.FAN_OUT]
     out_code = layout[last, codes.ACTIVATION]
@@ -368,12 +408,12 @@ def forward_batch(
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
         weights = layout[layer, codes.WEIGHT_OFFSET]
-        below = block * layout[layer, codes.INPUT_OFFSET]
-        above = block * layout[layer, codes.OUTPUT_OFFSET]
+        inputs_at = block * layout[layer, codes.INPUT_OFFSET]
+        outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
         code = layout[layer, codes.ACTIVATION]
-        z = acts[above : above + rows * fan_out].reshape((rows, fan_out))
+        z = acts[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
         np.dot(
-            acts[below : below + rows * fan_in].reshape((rows, fan_in)),
+            acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in)),
             params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
             z,
         )
@@ -421,7 +461,7 @@ def forward_batch(
                 deviations[out + j] = deviation
                 for i in range(rows):
                     normed = (z[i, j] - mean) / deviation
-                    norms[above + i * fan_out + j] = normed
+                    norms[outputs_at + i * fan_out + j] = normed
                     z[i, j] = activation(
                         normed * params[norm + j] + params[norm + fan_out + j], code
                     )
@@ -430,7 +470,7 @@ def forward_batch(
                 at = stats + fan_out + j
                 statistics[at] = (one - momentum) * statistics[at] + momentum * unbiased
         if dropping and layer < last:
-            for p in range(above, above + rows * fan_out):
+            for p in range(outputs_at, outputs_at + rows * fan_out):
                 raw[p] = acts[p]
                 keep = np.float64(splitmix64(rng_state) >> np.uint64(11)) * _UNIT_INTERVAL >= rate
                 masks[p] = scale if keep else zero

@@ -36,7 +36,12 @@ from fastbp.kernels.shuffle import shuffle_in_place
 
 
 @njit(**JIT_OPTIONS)
-def train(params, layout, X, Y, settings, options, scratch, {moments}rng_state, history):
+def train(state, layout, data, validation, settings, options, scratch, history):
+    params = state.params
+    rng_state = state.rng_state
+    counters = state.counters
+{optimizer_state}    X = data.X
+    Y = data.Y
     n_samples = X.shape[0]
     out_start = np.uint64({out_start})
     n_outputs = np.uint64({n_outputs})
@@ -55,6 +60,7 @@ def train(params, layout, X, Y, settings, options, scratch, {moments}rng_state, 
     check_every = options[codes.CHECK_EVERY]
     next_check = check_every - 1
     last_epoch = history.shape[0] - 1
+    n_batches = np.float64(-(-n_samples // batch_size))
 {load}
 
     order = np.arange(n_samples)
@@ -75,6 +81,8 @@ def train(params, layout, X, Y, settings, options, scratch, {moments}rng_state, 
         if not np.isfinite(history[epoch, codes.LOSS]) or (check_params and {non_finite} != zero):
 {store_early}
             return epoch
+        counters[codes.EPOCH] += 1.0
+        counters[codes.STEP_COUNT] += n_batches
 {store}
     return history.shape[0]
 '''
@@ -109,10 +117,11 @@ output_delta(acts, deltas, out_start, n_outputs, loss_code, {out_code})"""
 
 _loaded = {}  # module name -> the compiled kernel, once per process and layout
 
-# What the unrolled kernel runs besides plain SGD (``kernel_for``'s ``update``): the optimizer
-# code (SGD, MOMENTUM_SGD or NESTEROV), whether there is an L2 penalty, and whether it covers
-# the biases.
-UPDATE_OPTIMIZERS = (codes.SGD, codes.MOMENTUM_SGD, codes.NESTEROV)
+# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` lists them):
+# momentum (plain or Nesterov's) and L2, written into the kernel as ``kernel_for``'s
+# ``update``.
+RUNS = frozenset({"momentum", "nesterov", "l2"})
+_UPDATE_OPTIMIZERS = (codes.SGD, codes.MOMENTUM_SGD, codes.NESTEROV)
 
 
 def supports(layout):
@@ -121,14 +130,30 @@ def supports(layout):
     return weights <= MAX_WEIGHTS and codes.SOFTMAX not in layout[:, codes.ACTIVATION]
 
 
+def scratch_size(width, n_params, batch_size):
+    """The scratch a fit needs: activations and deltas of ``width`` units."""
+    return 2 * width
+
+
+def kernel_for_fit(layout, settings, options):
+    """The kernel unrolled for ``layout`` and the fit the encoded ``settings`` and
+    ``options`` describe (its batch size, optimizer and L2)."""
+    optimizer = int(options[codes.OPTIMIZER])
+    l2 = settings[codes.L2] != 0
+    update = None
+    if optimizer != codes.SGD or l2:
+        update = (optimizer, l2, bool(options[codes.L2_BIASES]))
+    return kernel_for(layout, options[codes.BATCH_SIZE] == 1, update)
+
+
 def kernel_for(layout, per_example, update=None):
-    """The kernel unrolled for ``layout``, per-example SGD or (mini-)batches: same signature
-    and results as ``kernels.train.train``. Compiled (or loaded from Numba's cache) once per
-    process.
+    """The kernel unrolled for ``layout``, per-example SGD or (mini-)batches: called as, and
+    with the results of, ``kernels.train.train``. Compiled (or loaded from Numba's cache)
+    once per process.
 
     With ``update = (optimizer, l2, l2_biases)`` the kernel updates as ``kernels.updates``
-    does, and takes the optimizer's ``moments`` (see there) after ``scratch``; its results
-    then equal the matrix kernel's to rounding (that kernel sums in BLAS's order).
+    does, with the velocities in ``state.optimizer_state``; its results then equal the matrix
+    kernel's to rounding (that kernel sums in BLAS's order).
     """
     source = kernel_source(layout, per_example, update)
     name = "fastbp_unrolled_" + hashlib.sha256(source.encode()).hexdigest()[:20]
@@ -162,11 +187,11 @@ def kernel_source(layout, per_example, update=None):
     load = [f"w{i} = params[{i}]" for i in parameters]
     store = [f"params[{i}] = w{i}" for i in parameters]
     if update is not None:
-        load += [f"v{i} = moments[{i}]" for i in parameters]
-        store += [f"moments[{i}] = v{i}" for i in parameters]
+        load += [f"v{i} = optimizer_state[{i}]" for i in parameters]
+        store += [f"optimizer_state[{i}] = v{i}" for i in parameters]
     return _TEMPLATE.format(
         layout_text=rows if update is None else f"{rows} with update {tuple(update)}",
-        moments="" if update is None else "moments, ",
+        optimizer_state="" if update is None else "    optimizer_state = state.optimizer_state\n",
         out_start=last[codes.OUTPUT_OFFSET],
         n_outputs=last[codes.FAN_OUT],
         width=width,
@@ -188,7 +213,7 @@ class _Step:
         self.decayed = set()
         if update is not None:
             optimizer, l2, l2_biases = update
-            if optimizer not in UPDATE_OPTIMIZERS:
+            if optimizer not in _UPDATE_OPTIMIZERS:
                 raise ValueError(f"the unrolled kernel runs no optimizer with code {optimizer}")
             for row in rows if l2 else ():
                 first = row[codes.WEIGHT_OFFSET]

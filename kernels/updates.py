@@ -1,7 +1,7 @@
 """The update of a batch: L2 penalty, gradient-norm clipping and the optimizer's step.
 
-``gradient`` holds the batch's summed gradient in the layout of ``params``; ``moments`` the
-optimizer's state, two vectors of the same layout one after the other:
+``gradient`` holds the batch's summed gradient in the layout of ``params``;
+``optimizer_state`` the optimizer's state, two vectors of the same layout one after the other:
 
 - SGD with momentum and Nesterov: the velocity ``v`` (the second vector is unused);
 - Adam: the first and second moment estimates ``m`` and ``v``;
@@ -18,7 +18,9 @@ from fastbp.kernels.config import HELPER_OPTIONS
 
 
 @njit(**HELPER_OPTIONS)
-def apply_update(params, gradient, moments, layout, settings, options, counters, rate, divisor):
+def apply_update(
+    params, gradient, optimizer_state, layout, settings, options, counters, rate, divisor
+):
     """Turn ``gradient`` (summed over the batch) into the step, and take it.
 
     The gradient is divided by ``divisor``, the L2 penalty's gradient is added, the whole
@@ -68,8 +70,8 @@ def apply_update(params, gradient, moments, layout, settings, options, counters,
         momentum = settings[codes.MOMENTUM]
         nesterov = optimizer == codes.NESTEROV
         for p in range(n_params):
-            velocity = momentum * moments[p] - rate * gradient[p]
-            moments[p] = velocity
+            velocity = momentum * optimizer_state[p] - rate * gradient[p]
+            optimizer_state[p] = velocity
             if nesterov:
                 params[p] += momentum * velocity - rate * gradient[p]
             else:
@@ -83,10 +85,10 @@ def apply_update(params, gradient, moments, layout, settings, options, counters,
         step_size = params.dtype.type(corrected / (1.0 - np.float64(beta_1) ** t))
         for p in range(n_params):
             g = gradient[p]
-            m = beta_1 * moments[p] + (one - beta_1) * g
-            v = beta_2 * moments[n_params + p] + (one - beta_2) * (g * g)
-            moments[p] = m
-            moments[n_params + p] = v
+            m = beta_1 * optimizer_state[p] + (one - beta_1) * g
+            v = beta_2 * optimizer_state[n_params + p] + (one - beta_2) * (g * g)
+            optimizer_state[p] = m
+            optimizer_state[n_params + p] = v
             params[p] -= step_size * m / (np.sqrt(v) + epsilon)
     else:  # iRPROP-: a step per parameter, grown while the gradient keeps its sign
         increase = settings[codes.RPROP_INCREASE]
@@ -95,8 +97,8 @@ def apply_update(params, gradient, moments, layout, settings, options, counters,
         step_max = settings[codes.RPROP_STEP_MAX]
         for p in range(n_params):
             g = gradient[p]
-            size = moments[n_params + p]
-            agreement = g * moments[p]
+            size = optimizer_state[n_params + p]
+            agreement = g * optimizer_state[p]
             if agreement > 0.0:
                 size = min(size * increase, step_max)
             elif agreement < 0.0:
@@ -106,5 +108,5 @@ def apply_update(params, gradient, moments, layout, settings, options, counters,
                 params[p] -= size
             elif g < 0.0:
                 params[p] += size
-            moments[p] = g
-            moments[n_params + p] = size
+            optimizer_state[p] = g
+            optimizer_state[n_params + p] = size

@@ -404,6 +404,8 @@ def test_class_weight_is_a_sample_weight_per_class():
         ({"schedule": "cosine"}, {}, "schedule must be 'constant', 'invscaling', 'plateau'"),
         ({}, {"sample_weight": [1, 1, 1]}, r"sample_weight must be 1-D with one weight per"),
         ({}, {"sample_weight": [1, -1, 1, 1]}, "sample_weight must be non-negative"),
+        ({}, {"sample_weight": [0, 0, 0, 0]}, "sample_weight is 0 for every sample"),
+        ({}, {"class_weight": {1: 0.0}}, "class_weight is 0 for every sample"),
         ({}, {"class_weight": {5: 1.0}}, "class_weight names class 5"),
         ({}, {"validation_data": (np.ones((2, 3)), np.ones(2))}, "validation_data"),
         ({}, {"validation_data": np.ones(3)}, "validation_data must be a pair"),

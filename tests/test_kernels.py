@@ -100,10 +100,10 @@ def test_auto_picks_the_kernel_for_the_shape_and_batch():
     assert _kernels.choose(medium, 64, 10) == "matrix"
     softmax = Network([3, 4, 4], activations=["relu", "softmax"])
     assert _kernels.choose(softmax, 1, long_fit) == "generic"
-    momentum = _kernels.MOMENTUM_L2
+    momentum = ["momentum", "l2"]
     assert _kernels.choose(tiny, 1, long_fit, momentum) == "unrolled"
     assert _kernels.choose(tiny, 1, long_fit - 1, momentum) == "matrix"
-    assert _kernels.choose(tiny, 1, long_fit, _kernels.FULL) == "matrix"
+    assert _kernels.choose(tiny, 1, long_fit, ["momentum", "dropout"]) == "matrix"
 
 
 def test_unrolled_kernel_is_built_once_per_shape_and_its_source_kept_on_disk(tmp_path):

@@ -197,12 +197,12 @@ def test_a_fit_hands_the_kernel_x_itself_when_it_is_already_contiguous_and_of_it
     seen = []
     choose_kernel = _kernels.kernel_and_scratch
 
-    def spying(name, network, batch_size, update):
-        kernel, size = choose_kernel(name, network, batch_size, update)
+    def spying(name, network, settings, options):
+        kernel, size = choose_kernel(name, network, settings, options)
 
-        def spy(params, layout, data, *rest):
-            seen.append(data[0])
-            return kernel(params, layout, data, *rest)
+        def spy(state, layout, data, *rest):
+            seen.append(data.X)
+            return kernel(state, layout, data, *rest)
 
         return spy, size
 

@@ -1,0 +1,42 @@
+"""The named records every training kernel takes: what it trains on, and what it updates.
+
+Named tuples work inside ``@njit`` (Numba types them field by field), so a kernel reads
+``state.params`` rather than ``state[0]``, and every kernel path is called with one signature::
+
+    kernel(state, layout, data, validation, settings, options, scratch, history) -> epochs
+
+A path reads only the fields it runs: the generic kernel never touches ``data.sample_weight``
+or ``validation``.
+"""
+
+from collections import namedtuple
+
+# The examples of a fit. ``sample_weight`` is (n_samples,), or empty for unweighted examples.
+Data = namedtuple("Data", ["X", "Y", "sample_weight"])
+
+# The data scored after every epoch; empty arrays for none.
+Validation = namedtuple("Validation", ["X", "Y"])
+
+# Everything a fit changes, and so everything the chunk runner rewinds on divergence:
+#
+# params           the flat parameter vector (float32 or float64)
+# rng_state        uint64[1], the generator of the shuffle and the dropout masks
+# optimizer_state  two vectors of the parameter layout, one after the other (see
+#                  kernels.updates): velocities; Adam's moments; RPROP's gradients and steps
+# counters         float64, entries in ``codes`` (epochs and updates so far, the schedule's
+#                  and early stopping's bookkeeping); each kernel keeps its own counts
+# statistics       batch normalization's running means and variances
+# best_params, best_statistics
+#                  early stopping's copies from the best epoch so far
+FitState = namedtuple(
+    "FitState",
+    [
+        "params",
+        "rng_state",
+        "optimizer_state",
+        "counters",
+        "statistics",
+        "best_params",
+        "best_statistics",
+    ],
+)

@@ -1,0 +1,96 @@
+"""The Trainer's structure as its users and the next features rely on it: one table of
+settings, kernel paths that declare what they run, kernels that keep their own counts, and a
+history that grows with the epochs actually trained."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+from fastbp import Network, Trainer, _kernels, _settings
+from fastbp.kernels import codes
+from fastbp.schedules import InverseScaling
+
+X = np.random.default_rng(0).uniform(-1, 1, (12, 3))
+Y = X @ np.array([[0.5], [-0.3], [0.2]])
+
+
+def test_every_trainer_setting_has_one_table_entry_in_signature_order():
+    parameters = list(inspect.signature(Trainer).parameters)
+    assert parameters[0] == "network"
+    assert tuple(parameters[1:]) == _settings.NAMES
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(Trainer).parameters.items()
+        if name != "network"
+    }
+    assert defaults == {setting.name: setting.default for setting in _settings.SETTINGS}
+
+
+def test_repr_and_record_are_read_from_the_table():
+    net = Network([3, 2, 1], seed=0)
+    trainer = Trainer(net, l2=0.5, clip_norm=2.0, optimizer="adam", seed=3)
+    text = repr(trainer)
+    for name in _settings.NAMES:
+        assert f"{name}={getattr(trainer, name)!r}" in text
+    trainer.fit(X, Y, epochs=2)
+    record = net.metadata["fits"][-1]
+    recorded = [s.name for s in _settings.SETTINGS if s.record is not None]
+    assert list(record)[: len(recorded)] == recorded
+    assert record["l2"] == 0.5 and record["clip_norm"] == 2.0 and record["seed"] == 3
+    assert record["optimizer"] == repr(trainer.optimizer)
+    assert "kernel" not in record
+
+
+@pytest.mark.parametrize(
+    ("settings", "feature"),
+    [
+        ({"optimizer": "adam"}, "adam"),
+        ({"l2": 0.1}, "l2"),
+        ({"dropout": 0.2}, "dropout"),
+        ({"clip_value": 1.0}, "clip_value"),
+        ({"clip_norm": 1.0}, "clip_norm"),
+        ({"schedule": "invscaling"}, "schedule"),
+    ],
+)
+def test_a_forced_kernel_names_the_features_its_declaration_lacks(settings, feature):
+    net = Network([3, 2, 1], seed=0)
+    before = net.params.copy()
+    assert feature not in _kernels.PATHS["generic"].runs
+    with pytest.raises(ValueError, match=rf"kernel 'generic' does not run .*\({feature}\)"):
+        Trainer(net, kernel="generic", **settings).fit(X, Y)
+    assert np.array_equal(net.params, before)
+    assert _kernels.choose(net, 32, 10, [feature]) == "matrix"
+
+
+def test_a_fit_for_many_epochs_allocates_only_the_epochs_it_trains():
+    net = Network([3, 2, 1], seed=0)
+    # An improvement of 1e9 never comes, so early stopping ends the fit after 3 epochs: the
+    # history must not have been allocated for 10**12 epochs first.
+    history = Trainer(net, seed=0).fit(X, Y, epochs=10**12, patience=3, min_delta=1e9)
+    assert history.epochs == 4 and history.stopped
+    assert history["loss"].shape == (4,)
+
+
+@pytest.mark.parametrize("first_kernel", ["generic", "unrolled"])
+def test_every_kernel_counts_its_epochs_for_the_schedules_that_follow(first_kernel):
+    """A schedule counts the trainer's epochs across fits, whichever kernel ran them."""
+    results = []
+    for kernel in (first_kernel, "matrix"):
+        net = Network([3, 2, 1], seed=0)
+        trainer = Trainer(net, learning_rate=0.1, shuffle=False, kernel=kernel)
+        trainer.fit(X, Y, epochs=5)
+        trainer.kernel = "matrix"
+        trainer.schedule = InverseScaling(1.0)
+        history = trainer.fit(X, Y, epochs=5)
+        results.append((net.params.copy(), history["loss"]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    # And the count matters: a fresh schedule from epoch 0 trains differently.
+    net = Network([3, 2, 1], seed=0)
+    trainer = Trainer(net, learning_rate=0.1, shuffle=False, kernel="matrix")
+    trainer.fit(X, Y, epochs=5)
+    trainer._counters[codes.EPOCH] = 0  # as if the first fit had not counted
+    trainer.schedule = InverseScaling(1.0)
+    trainer.fit(X, Y, epochs=5)
+    assert not np.allclose(net.params, results[1][0], rtol=1e-6)
