@@ -1,39 +1,34 @@
-"""asv benchmarks of the latency a user sees: the first W1 fit in a fresh interpreter.
+"""asv benchmarks of the latency a user sees: a first fit in a fresh interpreter.
 
-``timeraw_`` benchmarks run their code in a new process. "cold" points Numba at an empty
-cache directory, so the kernel compiles; "warm" fills a cache directory in ``setup`` and then
-loads from it. Both include importing fastbp.
+``timeraw_`` benchmarks run their code in a new process: the first-fit cases of ``fastbp bench``
+(``fastbp.benchmarking.first_fit``: W1 on the unrolled kernel, 64-128-10 per example with
+momentum and plain, 784-256-10 with Adam in batches of 64, a softmax classifier with Adam).
+"cold" points Numba at an empty cache directory, so the kernel compiles; "warm" fills a cache
+directory in ``setup`` and then loads from it. Both include importing fastbp.
 """
 
 import subprocess
 import sys
 import tempfile
 
-FIRST_FIT = """
-import os
-os.environ["NUMBA_CACHE_DIR"] = {cache!r}
-from fastbp.benchmarking.workloads import W1
-X, Y = W1.data()
-network = W1.network()
-W1.trainer(network).fit(X, Y, epochs=W1.epochs)
-"""
+from fastbp.benchmarking.first_fit import CASES, child_code
 
 
 class FirstFit:
-    params = ["cold", "warm"]
-    param_names = ["cache"]
+    params = (list(CASES), ["cold", "warm"])
+    param_names = ["case", "cache"]
     number = 1
     repeat = 3
-    timeout = 120
+    timeout = 300
 
-    def setup(self, cache):
+    def setup(self, case, cache):
         self.directory = tempfile.mkdtemp(prefix="fastbp-asv-cache-")
         if cache == "warm":
-            code = FIRST_FIT.format(cache=self.directory)
-            subprocess.run([sys.executable, "-c", code], check=True)
+            code = child_code(case, self.directory)
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
-    def timeraw_first_w1_fit(self, cache):
+    def timeraw_first_fit(self, case, cache):
         if cache == "warm":
-            return FIRST_FIT.format(cache=self.directory)
+            return child_code(case, self.directory)
         # A cache directory no earlier repeat has filled.
-        return FIRST_FIT.format(cache=tempfile.mkdtemp(prefix="fastbp-asv-cold-"))
+        return child_code(case, tempfile.mkdtemp(prefix="fastbp-asv-cold-"))

@@ -16,7 +16,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from fastbp.benchmarking.peers import prepare_fastbp, prepare_reference  # noqa: E402
-from fastbp.benchmarking.workloads import W1_MOMENTUM_L2, WORKLOADS  # noqa: E402
+from fastbp.benchmarking.workloads import W1_MOMENTUM_L2, W3_FEATURES, WORKLOADS  # noqa: E402
 
 # Examples visited by one shortened fit of the reference (its Python loop runs ~100 us each).
 REFERENCE_EXAMPLES = {"W1": 2_000, "W2": 2_000, "W3": 3_000, "W4": 6_400}
@@ -88,6 +88,64 @@ class TimeFeatures:
         return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
 
     track_fastbp_ns_per_example.unit = "ns/example"
+
+
+class TimeW3Features:
+    """W3 (64-128-10 per example) plain beside each training feature alone: each feature's
+    cost per example (issue 12's bound is 1.3x plain SGD)."""
+
+    params = ["W3", *W3_FEATURES]
+    param_names = ["workload"]
+    timeout = 300
+
+    def setup(self, name):
+        self.workload = W3_FEATURES.get(name, WORKLOADS["W3"])
+        self.fit_fastbp = prepare_fastbp(self.workload, 1)
+
+    def track_fastbp_ns_per_example(self, name):
+        return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
+
+    track_fastbp_ns_per_example.unit = "ns/example"
+
+
+class TimeThreads:
+    """W4 at 1 and 2 threads: Numba's thread count (``numba.set_num_threads``, within the
+    NUMBA_NUM_THREADS the process started with) and the BLAS pools' (threadpoolctl) set alike.
+    """
+
+    params = (["float64", "float32"], [1, 2])
+    param_names = ["dtype", "threads"]
+    timeout = 300
+
+    def setup(self, dtype, threads):
+        import numba
+
+        if threads > numba.config.NUMBA_NUM_THREADS:
+            raise NotImplementedError("fewer cores than threads")  # asv skips the parameters
+        self.workload = WORKLOADS["W4"].with_dtype(DTYPES[dtype])
+        self.limits = _thread_limits(threads)
+        numba.set_num_threads(threads)
+        self.fit_fastbp = prepare_fastbp(self.workload, threads)
+
+    def teardown(self, dtype, threads):
+        import numba
+
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        if self.limits is not None:
+            self.limits.restore_original_limits()
+
+    def track_fastbp_ns_per_example(self, dtype, threads):
+        return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
+
+    track_fastbp_ns_per_example.unit = "ns/example"
+
+
+def _thread_limits(threads):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it BLAS keeps one thread
+        return None
+    return threadpool_limits(threads)
 
 
 class MemoryW4:

@@ -1,9 +1,22 @@
-"""The benchmarks run: a broken asv benchmark or comparison fails CI (nothing is timed here)."""
+"""The benchmarks run: a broken asv benchmark or comparison fails CI (nothing is timed here).
 
+The peers are optional (the ``peers`` extra, not installed by CI): a test of a peer skips
+without it, and the command runs fastbp's side of every section without them.
+"""
+
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastbp.benchmarking import compare
+from fastbp.benchmarking.plot import plot_results
+from fastbp.benchmarking.user_peers import initial_parameters, prepare_fastbp, prepare_sklearn
+from fastbp.benchmarking.user_workloads import U1, U5
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,16 +38,60 @@ def test_asv_suite_is_well_formed():
 # the source tree's fastbp/, which lacks fastbp.kernels (installed from kernels/).
 
 
-def test_fastbp_bench_checks_weights_and_prints_ratios(tmp_path):
-    command = [sys.executable, "-m", "fastbp", "bench", "--workloads", "W1", "--peers"]
-    command += ["reference", "--repeats", "1", "--quick"]
+def _bench(tmp_path, *arguments, timeout=600):
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, env=dict(os.environ), cwd=tmp_path
+        [sys.executable, "-m", "fastbp", "bench", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("W1 f64")]
-    assert [line[2] for line in lines] == ["fastbp", "reference"]
-    assert float(lines[0][3]) > 0 and lines[1][4].endswith("x")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _rows(output, label):
+    return [line.split() for line in output.splitlines() if line.startswith(label + " ")]
+
+
+def test_fastbp_bench_checks_weights_prints_ratios_saves_and_plots(tmp_path):
+    output = _bench(
+        tmp_path,
+        *("--workloads", "W1", "--peers", "reference", "--repeats", "1", "--quick"),
+        *("--plot", "bench.png", "--json", "bench.json"),
+    )
+    rows = _rows(output, "W1 f64")
+    assert [row[2] for row in rows] == ["fastbp", "reference"]
+    assert float(rows[0][3]) > 0 and rows[1][4].endswith("x")
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    records = json.loads((tmp_path / "bench.json").read_text())
+    assert {(r["section"], r["workload"], r["contender"]) for r in records} == {
+        ("kernels", "W1 f64", "fastbp"),
+        ("kernels", "W1 f64", "reference"),
+    }
+    assert float(rows[1][3]) == pytest.approx(records[1]["value"], rel=1e-3)
+
+
+def test_fastbp_bench_runs_a_user_workload_beside_the_installed_peers(tmp_path):
+    output = _bench(tmp_path, "--workloads", "U1", "--peers", "sklearn,torch", "--quick")
+    contenders = [row[2] for row in _rows(output, "U1 f64")]
+    assert contenders[:2] == ["fastbp", "sklearn"]
+    assert ("torch" in contenders) == _installed("torch")
+    assert "sklearn same losses" in output  # the check from a shared start ran
+
+
+def test_fastbp_bench_times_a_first_fit_cold_and_warm(tmp_path):
+    output = _bench(tmp_path, "--workloads", "F4")
+    rows = {row[1]: row for row in _rows(output, "F4")}
+    assert set(rows) == {"cold", "warm"}
+    assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in rows.values())
+
+
+def test_fastbp_bench_runs_jax_at_one_thread_and_checks_its_weights(tmp_path):
+    pytest.importorskip("jax")
+    output = _bench(tmp_path, "--workloads", "W2", "--peers", "jax", "--repeats", "1", "--quick")
+    assert [row[2] for row in _rows(output, "W2 f64")] == ["fastbp", "jax"]
 
 
 def test_fastbp_bench_rejects_an_unknown_workload(tmp_path):
@@ -46,4 +103,93 @@ def test_fastbp_bench_rejects_an_unknown_workload(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode != 0
-    assert "--workloads takes W1, W2, W3, W4; got 'W9'" in result.stderr
+    assert "--workloads takes W1, W2, W3, W4, U1" in result.stderr
+    assert "got 'W9'" in result.stderr
+
+
+def test_selection_of_sections_and_workloads():
+    assert compare._selection("users", None) == (
+        ["users"],
+        {"users": ["U1", "U2", "U3", "U4", "U5"]},
+    )
+    assert compare._selection(None, "U1,W4,F2") == (
+        ["kernels", "users", "first-fit"],
+        {"kernels": ["W4"], "users": ["U1"], "first-fit": ["F2"]},
+    )
+    assert compare._selection("kernels", "W2,U1")[1] == {"kernels": ["W2"]}
+    with pytest.raises(SystemExit, match="no workload of --workloads is in --sections"):
+        compare._selection("kernels", "U1")
+    with pytest.raises(SystemExit, match="--sections takes kernels, users, first-fit"):
+        compare._selection("speed", None)
+
+
+def test_pinned_environment_sets_every_pool_and_drops_the_openblas_overrides(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "524288")
+    environment = compare._pinned_environment(2)
+    assert "OPENBLAS_CORETYPE" not in environment and "OPENBLAS_L2_SIZE" not in environment
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        assert environment[variable] == "2"
+    single = compare._pinned_environment(1)["XLA_FLAGS"]
+    assert single == "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def test_sklearn_from_fastbp_start_records_fastbps_losses():
+    workload = U1.shortened(600, 2)
+    initial = initial_parameters(workload)
+    fastbp = prepare_fastbp(workload, 1, initial)()
+    sklearn = prepare_sklearn(workload, 1, initial)()
+    np.testing.assert_allclose(sklearn, fastbp, rtol=1e-9)
+    # The start really is the one given: from other weights the losses differ.
+    moved = [(1.5 * w, b) for w, b in initial]
+    assert abs(prepare_sklearn(workload, 1, moved)()[0] / fastbp[0] - 1) > 1e-3
+
+
+def test_torch_loop_from_fastbp_start_records_fastbps_first_epoch_loss():
+    pytest.importorskip("torch")
+    from fastbp.benchmarking.user_peers import prepare_torch
+
+    workload = U5.shortened(300, 1)  # momentum: the same update as fastbp's up to rounding
+    initial = initial_parameters(workload)
+    fastbp = prepare_fastbp(workload, 1, initial)()
+    torch = prepare_torch(workload, 1, initial, record=True)()
+    np.testing.assert_allclose(torch, fastbp, rtol=1e-9)
+
+
+def _records(values, section="users"):
+    records = []
+    for workload, by_contender in values.items():
+        for contender, value in by_contender.items():
+            records.append(
+                dict(
+                    section=section,
+                    workload=workload,
+                    title="",
+                    threads=1,
+                    contender=contender,
+                    value=value,
+                    unit="s",
+                )
+            )
+    return records
+
+
+def test_plot_takes_a_log_axis_only_where_the_multiples_spread(tmp_path):
+    near = _records({"U1 f64": {"fastbp": 1.0, "sklearn": 2.0, "torch": 3.0}})
+    far = _records({"U5 f64": {"fastbp": 1.0, "sklearn": 17.0, "torch": 40.0}})
+    first = _records({"F4": {"cold fit": 9.0, "warm fit": 0.3}}, section="first-fit")
+    (axes,) = plot_results(near, tmp_path / "near.png").axes
+    assert axes.get_yscale() == "linear"
+    heights = sorted(bar.get_height() for bar in axes.patches)
+    assert heights == pytest.approx([2.0, 3.0])  # multiples of fastbp's time
+    ratios, fits = plot_results(near + far + first, tmp_path / "all.svg").axes
+    assert ratios.get_yscale() == "log" and fits.get_yscale() == "log"
+    assert (tmp_path / "all.svg").read_text().lstrip().startswith("<?xml")
+
+
+def _installed(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True

@@ -1,62 +1,116 @@
-"""fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn on the workloads W1-W4.
+"""fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn, and its first-fit latency.
 
-Every contender runs in one process per thread count, interleaved: each repeat times every
-contender once, in turn, so that a change in the machine's load hits them all alike. The
-JIT and the peers are warmed up first, and before anything is timed, fastbp's final weights
-must equal the reference's on a shortened fit of each workload. Slow contenders (the
-reference, PyTorch's and scikit-learn's Python loops) run shortened fits; every figure is
-reported per example visited. Peers that are not installed are skipped (``pip install
-"fastbp[peers]"``).
+Three sections, each selectable (``--sections``) and each made of workloads that can be picked
+one by one (``--workloads W4,U1,F2``):
 
-Threads are pinned: each thread count runs in a child process whose CPU affinity, BLAS,
-OpenMP, XLA and PyTorch thread counts are all set to it before anything is imported.
+- kernels (W1-W4): ns per example visited, beside the reference, JAX, PyTorch and
+  scikit-learn; every peer's weights checked against the reference's first
+  (``kernel_section``);
+- users (U1-U5): seconds per epoch on what tabular users train, beside scikit-learn's
+  MLPClassifier and a plain PyTorch loop; same losses from the same start checked first
+  (``user_section``);
+- first-fit (F1-F5): seconds of a first fit in a fresh process, cold and warm Numba cache
+  (``first_fit``).
+
+Every contender of a thread count runs in one child process, interleaved: each repeat times
+every contender once, in turn, so a change in the machine's load hits them all alike. Threads
+are pinned alike for all: the child's CPU affinity and its BLAS, OpenMP, Numba, XLA and
+PyTorch thread counts are set to the count before anything is imported. Peers that are not
+installed are skipped (``pip install "fastbp[peers]"``). ``--plot PATH`` draws the results,
+``--json PATH`` saves them.
 """
 
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
+import tempfile
+
+from fastbp.benchmarking.timing import read_records
 
 PEERS = ("reference", "jax", "torch", "sklearn")
-# Examples visited by one shortened fit of the slow contenders.
-SHORT_FIT = {"W1": 2_000, "W2": 2_000, "W3": 3_000, "W4": 6_400}
-SLOW = ("reference", "torch", "sklearn")
+SECTIONS = {
+    "kernels": ("W1", "W2", "W3", "W4"),
+    "users": ("U1", "U2", "U3", "U4", "U5"),
+    "first-fit": ("F1", "F2", "F3", "F4", "F5"),
+}
+# Above one thread, unless --workloads names others: the FLOP-bound workloads.
+MULTI_THREAD_DEFAULT = ("W4", "U4")
+DTYPES = ("float64", "float32")
+# Variables some machines set to make older OpenBLAS builds pick a safe, older kernel.
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def main(argv=None):
+    args = _parser().parse_args(argv)
+    sections, workloads = _selection(args.sections, args.workloads)
+    peers = _names(args.peers, PEERS, "--peers")
+    dtypes = _names(args.dtypes, DTYPES, "--dtypes") if args.dtypes else None
+    if args.child:
+        return _child(args, sections, workloads, peers, dtypes)
+    if args.repeats < 1 or args.first_fit_repeats < 1:
+        raise SystemExit("fastbp bench: --repeats and --first-fit-repeats take at least 1")
+    dropped = [f"{v}={os.environ[v]}" for v in OPENBLAS_OVERRIDES if v in os.environ]
+    if dropped:
+        print("Unset for the benchmarks (see _pinned_environment):", ", ".join(dropped))
+    with tempfile.TemporaryDirectory(prefix="fastbp-bench-") as directory:
+        results_file = os.path.join(directory, "results.jsonl")
+        status = _run_children(args, sections, workloads, results_file)
+        if "first-fit" in sections:
+            from fastbp.benchmarking.first_fit import run_first_fits
+
+            print("\nFirst fit, fresh interpreter on one core, median of", args.first_fit_repeats)
+            run_first_fits(
+                workloads["first-fit"],
+                args.first_fit_repeats,
+                _pinned_environment(1),
+                results_file,
+            )
+        records = read_records(results_file) if os.path.exists(results_file) else []
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(records, file, indent=1)
+    if args.plot:
+        from fastbp.benchmarking.plot import plot_results
+
+        plot_results(records, args.plot)
+        print(f"plot written to {args.plot}")
+    return status
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="fastbp bench", description=__doc__.splitlines()[0])
+    every = [name for names in SECTIONS.values() for name in names]
     parser.add_argument(
-        "--workloads", default="W1,W2,W3,W4", help="comma-separated, of W1 W2 W3 W4"
+        "--sections", help="comma-separated, of " + " ".join(SECTIONS) + " (default: all)"
+    )
+    parser.add_argument(
+        "--workloads",
+        help="comma-separated, of " + " ".join(every) + " (default: all of the sections)",
     )
     parser.add_argument(
         "--peers", default=",".join(PEERS), help="comma-separated, of " + " ".join(PEERS)
     )
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (median reported)")
     parser.add_argument(
-        "--threads", default="1", help="thread counts to run at, e.g. 1,2 (W4 only above 1)"
+        "--first-fit-repeats", type=int, default=1, help="fresh-process repeats of a first fit"
+    )
+    parser.add_argument(
+        "--threads",
+        default="1",
+        help="thread counts to run at, e.g. 1,2 (above 1: W4 and U4 unless --workloads names)",
+    )
+    parser.add_argument(
+        "--dtypes",
+        help="comma-separated, of float64 float32 (default: both for W4, float64 elsewhere)",
     )
     parser.add_argument("--quick", action="store_true", help="shortened fits for every contender")
+    parser.add_argument("--plot", metavar="PATH", help="draw the results as bar charts (PNG, SVG)")
+    parser.add_argument("--json", metavar="PATH", help="save the results as JSON")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    workloads = _names(args.workloads, ("W1", "W2", "W3", "W4"), "--workloads")
-    peers = _names(args.peers, PEERS, "--peers")
-    if args.child:
-        return _run(workloads, peers, args.repeats, args.child, args.quick)
-
-    status = 0
-    for threads in _names(args.threads, None, "--threads"):
-        threads = int(threads)
-        chosen = workloads if threads == 1 else [name for name in workloads if name == "W4"]
-        if not chosen:
-            continue
-        command = [sys.executable, "-m", "fastbp.benchmarking.compare", "--child", str(threads)]
-        command += ["--workloads", ",".join(chosen), "--peers", ",".join(peers)]
-        command += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
-        status = max(status, subprocess.run(command, env=_pinned_environment(threads)).returncode)
-    return status
+    parser.add_argument("--results", help=argparse.SUPPRESS)
+    return parser
 
 
 def _names(text, valid, option):
@@ -69,84 +123,133 @@ def _names(text, valid, option):
     return names
 
 
+def _selection(sections_text, workloads_text):
+    """The sections to run and, for each, its chosen workloads, in the sections' order.
+
+    Named workloads choose their sections; named sections without workloads run all of
+    theirs; both named, a section runs the named workloads it holds.
+    """
+    every = [name for names in SECTIONS.values() for name in names]
+    chosen = _names(workloads_text, every, "--workloads") if workloads_text else None
+    if sections_text:
+        sections = _names(sections_text, tuple(SECTIONS), "--sections")
+    elif chosen:
+        sections = [s for s, names in SECTIONS.items() if any(n in names for n in chosen)]
+    else:
+        sections = list(SECTIONS)
+    workloads = {}
+    for section in SECTIONS:
+        if section in sections:
+            names = [n for n in SECTIONS[section] if chosen is None or n in chosen]
+            if names:
+                workloads[section] = names
+    if not workloads:
+        raise SystemExit("fastbp bench: no workload of --workloads is in --sections")
+    return list(workloads), workloads
+
+
+def _run_children(args, sections, workloads, results_file):
+    status = 0
+    for threads in (int(t) for t in _names(args.threads, None, "--threads")):
+        chosen = []
+        for section in ("kernels", "users"):
+            names = workloads.get(section, [])
+            if threads > 1 and not args.workloads:
+                names = [n for n in names if n in MULTI_THREAD_DEFAULT]
+            chosen += names
+        if not chosen:
+            continue
+        command = [sys.executable, "-m", "fastbp.benchmarking.compare", "--child", str(threads)]
+        command += ["--workloads", ",".join(chosen), "--peers", args.peers]
+        command += ["--repeats", str(args.repeats), "--results", results_file]
+        command += ["--dtypes", args.dtypes] if args.dtypes else []
+        command += ["--quick"] if args.quick else []
+        status = max(status, subprocess.run(command, env=_pinned_environment(threads)).returncode)
+    return status
+
+
 def _pinned_environment(threads):
-    environment = dict(os.environ)
+    """The environment of a child pinned to ``threads``: the same count for every library.
+
+    OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are dropped, both together. Some machines set them
+    so that older OpenBLAS builds, which crash or compute wrongly on their processor, pick an
+    older, safe kernel; NumPy's and SciPy's current OpenBLAS (0.3.30 and later) detect the
+    processor themselves, and under the override run a slower kernel than a user's install
+    would. The child prints which kernel OpenBLAS runs (threadpoolctl), and the checks before
+    the timings (weights against the reference, losses against scikit-learn's) catch a wrong
+    result. Tests and CI keep the variables as they are.
+    """
+    environment = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         environment[variable] = str(threads)
     environment["NUMBA_NUM_THREADS"] = str(threads)
     multi = "true" if threads > 1 else "false"
+    # Read by XLA when JAX is first imported: it must be in the environment before that.
     environment["XLA_FLAGS"] = (
         f"--xla_cpu_multi_thread_eigen={multi} intra_op_parallelism_threads={threads}"
     )
     return environment
 
 
-def _run(workload_names, peers, repeats, threads, quick):
+def _child(args, sections, workloads, peers, dtypes):
+    threads = args.child
     cpus = sorted(os.sched_getaffinity(0))[:threads]
     os.sched_setaffinity(0, cpus)
 
     import numpy as np
 
-    from fastbp.benchmarking.peers import CONTENDERS
-    from fastbp.benchmarking.workloads import WORKLOADS
+    print(f"\n{threads} thread(s), CPUs {cpus}, median of {args.repeats} after a warm-up")
+    print(_blas_line(threads))
 
-    print(f"\n{threads} thread(s), CPUs {cpus}, median of {repeats} after a warm-up")
-    print(f"{'workload':<10} {'contender':<10} {'ns/example':>12} {'x fastbp':>10}  examples")
-    for name in workload_names:
-        dtypes = (np.float64, np.float32) if name == "W4" else (np.float64,)
-        for dtype in dtypes:
-            workload = WORKLOADS[name].with_dtype(dtype)
-            label = f"{name} {np.dtype(dtype).name.replace('float', 'f')}"
-            _check_against_reference(workload.shortened(SHORT_FIT[name]), CONTENDERS)
-            runs = {}
-            for contender in ("fastbp", *peers):
-                fitted = (
-                    workload.shortened(SHORT_FIT[name]) if quick or contender in SLOW else workload
-                )
-                try:
-                    run = CONTENDERS[contender](fitted, threads)
-                except ImportError:
-                    continue  # not installed
-                if run is not None:
-                    runs[contender] = (run, fitted.n_examples)
-            times = {contender: [] for contender in runs}
-            for _ in range(repeats):
-                for contender, (run, n_examples) in runs.items():
-                    started = time.perf_counter()
-                    run()
-                    times[contender].append((time.perf_counter() - started) / n_examples)
-            fastbp_ns = statistics.median(times["fastbp"]) * 1e9
-            for contender, seconds in times.items():
-                ns = statistics.median(seconds) * 1e9
-                ratio = "" if contender == "fastbp" else f"{ns / fastbp_ns:9.2f}x"
-                print(f"{label:<10} {contender:<10} {ns:12.1f} {ratio:>10}  {runs[contender][1]}")
-                print(
-                    "RESULT "
-                    + json.dumps(
-                        {"workload": label, "threads": threads, "contender": contender, "ns": ns}
-                    ),
-                    file=sys.stderr,
-                )
-            sys.stdout.flush()
+    def dtypes_of(name):
+        if dtypes:
+            return [np.dtype(d).type for d in dtypes]
+        return [np.float64, np.float32] if name == "W4" else [np.float64]
+
+    if "kernels" in workloads:
+        from fastbp.benchmarking.kernel_section import run_kernels
+
+        names = workloads["kernels"]
+        run_kernels(
+            names,
+            {n: dtypes_of(n) for n in names},
+            peers,
+            args.repeats,
+            threads,
+            args.quick,
+            args.results,
+        )
+    if "users" in workloads:
+        from fastbp.benchmarking.user_section import run_users
+
+        names = workloads["users"]
+        run_users(
+            names,
+            {n: dtypes_of(n) for n in names},
+            peers,
+            args.repeats,
+            threads,
+            args.quick,
+            args.results,
+        )
     return 0
 
 
-def _check_against_reference(workload, contenders):
-    """fastbp's weights after a shortened fit equal the reference's (to 1e-9 in float64; in
-    float32, to the spread of two float32 orders of summation)."""
-    import numpy as np
+def _blas_line(threads):
+    """Which BLAS kernels and how many threads NumPy and scikit-learn run (threadpoolctl,
+    which scikit-learn brings)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: threadpoolctl not installed (it comes with scikit-learn)"
+    import numpy  # noqa: F401  (loads its BLAS, for threadpoolctl to see)
 
-    tolerance = 1e-9 if workload.dtype == np.float64 else 1e-4
-    fastbp_weights = contenders["fastbp"](workload, 1)()
-    reference_weights = contenders["reference"](workload, 1)()
-    for actual, wanted in zip(fastbp_weights, reference_weights, strict=True):
-        np.testing.assert_allclose(
-            actual,
-            wanted,
-            rtol=tolerance,
-            atol=tolerance * np.abs(wanted).max(),
-            err_msg=f"{workload.name}: fastbp's weights differ from the reference's",
-        )
+    pools = [
+        f"{pool['internal_api']} {pool.get('version')} {pool.get('architecture', '')} "
+        f"x{pool['num_threads']} ({pool['prefix']})"
+        for pool in threadpool_info()
+    ]
+    return "BLAS and OpenMP pools: " + "; ".join(pools)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Each contender is a function ``prepare(workload, threads) -> run`` that does all conversion and
 compilation up front; ``run()`` performs one complete fit of the workload and returns the
-final weights as a list of NumPy arrays (or None where a peer's weights are its own). The
+final weights as a list of NumPy arrays, ``(fan_in, fan_out)`` (or None where a peer's
+weights are its own: scikit-learn's). The
 peers implement the same semantics as fastbp: squared error ``0.5 * sum((o - t)**2)`` per
 example, the batch gradient summed or averaged as the workload says, plain SGD steps.
 """
@@ -17,9 +18,11 @@ from fastbp import reference
 def prepare_fastbp(workload, threads):
     X, Y = workload.data()
 
+    weights = workload.sample_weights()
+
     def run():
         network = workload.network()
-        workload.trainer(network).fit(X, Y, epochs=workload.epochs)
+        workload.trainer(network).fit(X, Y, epochs=workload.epochs, sample_weight=weights)
         return list(network.weights)
 
     # One whole fit compiles (or loads) outside the timing the very kernel the fit runs: a
@@ -57,59 +60,77 @@ def _batches(workload):
 
 
 def prepare_jax(workload, threads):
-    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches. (Its
-    threads are set through ``XLA_FLAGS`` before JAX is imported.)"""
+    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches.
+
+    JAX at its best on the CPU: its threads are set through ``XLA_FLAGS`` before JAX is
+    imported (``compare._pinned_environment``: one thread is
+    ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``); the data enters
+    the jitted fit as arguments, put on the device once, rather than as constants captured
+    in the trace (XLA then embeds 188 MB of W4 in the program); the weights are held as
+    ``(fan_out, fan_in)``, the layout in which XLA's dots ran W4 float32 fastest here (7%,
+    same process, alternated); every scalar is of the workload's dtype.
+    """
     import jax
     import jax.numpy as jnp
 
-    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", True)  # float64 workloads stay float64
+    dtype = workload.dtype
     activations = {"relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
     functions = [activations[name] for name in workload.activations]
     initial = workload.network()
     params = [
-        (jnp.asarray(w), None if b is None else jnp.asarray(b))
+        (jnp.asarray(w.T.copy()), None if b is None else jnp.asarray(b))
         for w, b in zip(initial.weights, initial.biases, strict=True)
     ]
     X, Y = workload.data()
     batch, n_full, rest = _batches(workload)
-    learning_rate = workload.learning_rate
+    learning_rate = dtype(workload.learning_rate)
 
-    def loss(params, x, y, divisor):
+    def loss(params, x, y):
         a = x
         for (w, b), f in zip(params, functions, strict=True):
-            z = a @ w
+            z = a @ w.T
             a = f(z if b is None else z + b)
-        return 0.5 * jnp.sum((a - y) ** 2) / divisor
+        divisor = dtype(x.shape[0] if workload.reduction == "mean" else 1)
+        return dtype(0.5) * jnp.sum((a - y) ** 2) / divisor
 
     gradient = jax.grad(loss)
 
     def step(params, x, y):
-        divisor = x.shape[0] if workload.reduction == "mean" else 1
-        grads = gradient(params, x, y, divisor)
+        grads = gradient(params, x, y)
         return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
 
-    full_x = jnp.asarray(X[: n_full * batch].reshape(n_full, batch, -1))
-    full_y = jnp.asarray(Y[: n_full * batch].reshape(n_full, batch, -1))
-    rest_x, rest_y = jnp.asarray(X[n_full * batch :]), jnp.asarray(Y[n_full * batch :])
-
-    def epoch(params, _):
+    def epoch(params, data):
+        full_x, full_y, rest_x, rest_y = data
         if n_full == 1:  # full batch: no scan of one step
             params = step(params, full_x[0], full_y[0])
         else:
-            params, _ = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
+            scanned = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
+            params = scanned[0]
         if rest:
             params = step(params, rest_x, rest_y)
-        return params, None
+        return params
 
     @jax.jit
-    def fit(params):
-        return jax.lax.scan(epoch, params, None, length=workload.epochs)[0]
+    def fit(params, data):
+        return jax.lax.scan(
+            lambda p, _: (epoch(p, data), None), params, None, length=workload.epochs
+        )[0]
 
-    jax.block_until_ready(fit(params))  # compile outside the timing
+    data = tuple(
+        jax.device_put(array)
+        for array in (
+            X[: n_full * batch].reshape(n_full, batch, -1),
+            Y[: n_full * batch].reshape(n_full, batch, -1),
+            X[n_full * batch :],
+            Y[n_full * batch :],
+        )
+    )
+    jax.block_until_ready(fit(params, data))  # compile outside the timing
 
     def run():
-        trained = jax.block_until_ready(fit(params))
-        return [np.asarray(w) for w, _ in trained]
+        trained = jax.block_until_ready(fit(params, data))
+        return [np.asarray(w).T for w, _ in trained]
 
     return run
 

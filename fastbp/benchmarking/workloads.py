@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from fastbp.network import Network
-from fastbp.optimizers import SGD
+from fastbp.optimizers import SGD, Adam
 from fastbp.trainer import Trainer
 
 WEIGHT_SEED = 1
@@ -43,6 +43,7 @@ class Workload:
     epochs: int
     dtype: type = np.float64
     features: tuple = ()  # (name, value) pairs of Trainer arguments beyond plain SGD
+    weighted: bool = False  # fit with seeded sample weights (``sample_weights``)
 
     @property
     def n_examples(self):
@@ -78,6 +79,12 @@ class Workload:
             np.ascontiguousarray(X[: self.n_samples], dtype=self.dtype),
             np.ascontiguousarray(Y[: self.n_samples], dtype=self.dtype),
         )
+
+    def sample_weights(self):
+        """Seeded weights in [0.5, 1.5) for the fits of a ``weighted`` workload, else None."""
+        if not self.weighted:
+            return None
+        return np.random.default_rng(DATA_SEED + 1).uniform(0.5, 1.5, self.n_samples)
 
     def network(self):
         """The workload's network with its fixed initial weights."""
@@ -168,3 +175,19 @@ W1_MOMENTUM_L2 = replace(
     title="W1 with momentum 0.9 and L2 1e-4",
     features=(("optimizer", SGD(momentum=0.9)), ("l2", 1e-4)),
 )
+
+# W3 (64-128-10 per example) with each training feature alone: issue 12 bounds each at 1.3x
+# plain SGD per example. Dropout draws from the trainer's seed.
+W3_FEATURES = {
+    f"W3-{label}": replace(W3, name=f"W3-{label}", title=f"W3 with {label}", **changes)
+    for label, changes in {
+        "momentum": {"features": (("optimizer", SGD(momentum=0.9)),)},
+        "nesterov": {"features": (("optimizer", SGD(momentum=0.9, nesterov=True)),)},
+        "adam": {"features": (("optimizer", Adam()),)},
+        "l2": {"features": (("l2", 1e-4),)},
+        "dropout": {"features": (("dropout", 0.1), ("seed", 0))},
+        "clip-value": {"features": (("clip_value", 0.5),)},
+        "clip-norm": {"features": (("clip_norm", 1.0),)},
+        "sample-weights": {"weighted": True},
+    }.items()
+}
