@@ -176,7 +176,7 @@ SETTINGS = (
         "squared_error",
         _check_loss,
         _into("options", codes.LOSS_CODE, LOSSES.__getitem__),
-        cli={"choices": list(LOSSES)},
+        cli=None,  # the command's --loss also says how it reads class labels: see fastbp.cli
     ),
     Setting(
         "shuffle",

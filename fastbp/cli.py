@@ -13,8 +13,9 @@ import time
 import numpy as np
 
 import fastbp
-from fastbp import data, datasets, optimizers, schedules
-from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS, REDUCTIONS
+from fastbp import data, datasets, optimizers
+from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS
+from fastbp._settings import SETTINGS as TRAINER_SETTINGS
 from fastbp.errors import DivergenceError, ModelFileError
 from fastbp.evaluation import evaluate
 from fastbp.network import Network
@@ -133,23 +134,17 @@ def _parser():
     train.add_argument(
         "--batch-size", type=_batch_size, default=UNSET, help="examples per update, or 'full'"
     )
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--reduction", choices=list(REDUCTIONS))
-    train.add_argument("--shuffle", action=argparse.BooleanOptionalAction)
-    train.add_argument("--seed", type=int, help="seed of the weights and the shuffling")
     train.add_argument("--init", choices=list(INITS))
     train.add_argument("--bias", action=argparse.BooleanOptionalAction)
     train.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    train.add_argument("--kernel", choices=["auto", "unrolled", "matrix", "generic"])
-    features = train.add_argument_group("training features")
+    features = train.add_argument_group("training settings and features")
+    for setting in TRAINER_SETTINGS:
+        # The Trainer's settings, from its table; the dataset's recipe sets the rest.
+        if setting.cli is not None:
+            features.add_argument(setting.flag, **setting.cli)
     features.add_argument("--optimizer", choices=list(optimizers.NAMES), default="sgd")
     features.add_argument("--momentum", type=float, default=0.0, help="for --optimizer sgd")
     features.add_argument("--nesterov", action="store_true", help="Nesterov's momentum")
-    features.add_argument("--schedule", choices=list(schedules.NAMES), default="constant")
-    features.add_argument("--l2", type=float, default=0.0, help="L2 weight decay")
-    features.add_argument("--dropout", type=float, default=0.0, help="on hidden layers")
-    features.add_argument("--clip-value", type=float, help="clip every delta to +-this")
-    features.add_argument("--clip-norm", type=float, help="clip each gradient to this norm")
     features.add_argument("--batch-norm", action="store_true", help="on hidden layers")
     features.add_argument(
         "--validation-fraction",
@@ -345,26 +340,19 @@ def _network(args, recipe, dataset, classes, X):
 
 
 def _trainer(args, recipe, net):
-    return Trainer(
-        net,
-        learning_rate=recipe["learning_rate"],
-        batch_size=recipe["batch_size"],
-        reduction=recipe["reduction"],
-        loss=recipe["loss"],
-        shuffle=recipe["shuffle"],
-        seed=recipe["seed"],
-        optimizer=(
-            optimizers.SGD(args.momentum, args.nesterov)
-            if args.optimizer == "sgd"
-            else args.optimizer
-        ),
-        schedule=args.schedule,
-        l2=args.l2,
-        dropout=args.dropout,
-        clip_value=args.clip_value,
-        clip_norm=args.clip_norm,
-        kernel=recipe.get("kernel", "auto"),
-    )
+    """The Trainer of the recipe (whose entries the options given have replaced), with the
+    Trainer's other settings from their options, or their defaults."""
+    settings = {}
+    for setting in TRAINER_SETTINGS:
+        if setting.name in recipe:
+            settings[setting.name] = recipe[setting.name]
+        elif setting.cli is not None and getattr(args, setting.name) is not None:
+            settings[setting.name] = getattr(args, setting.name)
+    if args.optimizer == "sgd":
+        settings["optimizer"] = optimizers.SGD(args.momentum, args.nesterov)
+    else:
+        settings["optimizer"] = args.optimizer
+    return Trainer(net, **settings)
 
 
 def _training_data(args):

@@ -94,3 +94,15 @@ def test_every_kernel_counts_its_epochs_for_the_schedules_that_follow(first_kern
     trainer.schedule = InverseScaling(1.0)
     trainer.fit(X, Y, epochs=5)
     assert not np.allclose(net.params, results[1][0], rtol=1e-6)
+
+
+def test_the_command_offers_every_setting_the_table_gives_an_option():
+    from fastbp import cli
+
+    help_text = cli._parser().parse_args(["train"]).run  # the parser builds without clashes
+    assert callable(help_text)
+    train = cli._parser()._subparsers._group_actions[0].choices["train"]
+    flags = {flag for action in train._actions for flag in action.option_strings}
+    for setting in _settings.SETTINGS:
+        if setting.cli is not None:
+            assert setting.flag in flags
