@@ -81,6 +81,13 @@ def test_fastbp_bench_runs_a_user_workload_beside_the_installed_peers(tmp_path):
     assert "sklearn same losses" in output  # the check from a shared start ran
 
 
+def test_fastbp_bench_times_a_feature_beside_plain_sgd(tmp_path):
+    output = _bench(tmp_path, "--workloads", "W3-l2", "--repeats", "1")
+    rows = {row[2]: row for row in _rows(output, "W3 f64")}
+    assert set(rows) == {"plain", "l2"}
+    assert float(rows["plain"][3]) > 0 and rows["l2"][4].endswith("x")
+
+
 def test_fastbp_bench_times_a_first_fit_cold_and_warm(tmp_path):
     output = _bench(tmp_path, "--workloads", "F4")
     rows = {row[1]: row for row in _rows(output, "F4")}
@@ -103,7 +110,7 @@ def test_fastbp_bench_rejects_an_unknown_workload(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode != 0
-    assert "--workloads takes W1, W2, W3, W4, U1" in result.stderr
+    assert "--workloads takes W1, W2, W3, W4, W3-momentum," in result.stderr
     assert "got 'W9'" in result.stderr
 
 
@@ -112,14 +119,14 @@ def test_selection_of_sections_and_workloads():
         ["users"],
         {"users": ["U1", "U2", "U3", "U4", "U5"]},
     )
-    assert compare._selection(None, "U1,W4,F2") == (
-        ["kernels", "users", "first-fit"],
-        {"kernels": ["W4"], "users": ["U1"], "first-fit": ["F2"]},
+    assert compare._selection(None, "U1,W4,F2,W3-adam") == (
+        ["kernels", "features", "users", "first-fit"],
+        {"kernels": ["W4"], "features": ["W3-adam"], "users": ["U1"], "first-fit": ["F2"]},
     )
     assert compare._selection("kernels", "W2,U1")[1] == {"kernels": ["W2"]}
     with pytest.raises(SystemExit, match="no workload of --workloads is in --sections"):
         compare._selection("kernels", "U1")
-    with pytest.raises(SystemExit, match="--sections takes kernels, users, first-fit"):
+    with pytest.raises(SystemExit, match="--sections takes kernels, features, users, first-fit"):
         compare._selection("speed", None)
 
 

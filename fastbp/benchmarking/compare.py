@@ -1,11 +1,13 @@
 """fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn, and its first-fit latency.
 
-Three sections, each selectable (``--sections``) and each made of workloads that can be picked
+Four sections, each selectable (``--sections``) and each made of workloads that can be picked
 one by one (``--workloads W4,U1,F2``):
 
 - kernels (W1-W4): ns per example visited, beside the reference, JAX, PyTorch and
   scikit-learn; every peer's weights checked against the reference's first
   (``kernel_section``);
+- features (W3-momentum ... W3-sample-weights): fastbp on W3 (64-128-10 per example) with each
+  training feature, as a multiple of plain SGD's time (``kernel_section.run_features``);
 - users (U1-U5): seconds per epoch on what tabular users train, beside scikit-learn's
   MLPClassifier and a plain PyTorch loop; same losses from the same start checked first
   (``user_section``);
@@ -28,10 +30,12 @@ import sys
 import tempfile
 
 from fastbp.benchmarking.timing import read_records
+from fastbp.benchmarking.workloads import W3_FEATURES
 
 PEERS = ("reference", "jax", "torch", "sklearn")
 SECTIONS = {
     "kernels": ("W1", "W2", "W3", "W4"),
+    "features": tuple(W3_FEATURES),
     "users": ("U1", "U2", "U3", "U4", "U5"),
     "first-fit": ("F1", "F2", "F3", "F4", "F5"),
 }
@@ -152,9 +156,9 @@ def _run_children(args, sections, workloads, results_file):
     status = 0
     for threads in (int(t) for t in _names(args.threads, None, "--threads")):
         chosen = []
-        for section in ("kernels", "users"):
+        for section in ("kernels", "features", "users"):
             names = workloads.get(section, [])
-            if threads > 1 and not args.workloads:
+            if threads > 1 and (section == "features" or not args.workloads):
                 names = [n for n in names if n in MULTI_THREAD_DEFAULT]
             chosen += names
         if not chosen:
@@ -219,6 +223,10 @@ def _child(args, sections, workloads, peers, dtypes):
             args.quick,
             args.results,
         )
+    if "features" in workloads:
+        from fastbp.benchmarking.kernel_section import run_features
+
+        run_features(workloads["features"], args.repeats, args.results)
     if "users" in workloads:
         from fastbp.benchmarking.user_section import run_users
 

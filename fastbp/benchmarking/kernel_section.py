@@ -10,7 +10,7 @@ import numpy as np
 
 from fastbp.benchmarking.peers import CONTENDERS
 from fastbp.benchmarking.timing import print_table, record, time_interleaved
-from fastbp.benchmarking.workloads import WORKLOADS
+from fastbp.benchmarking.workloads import W3_FEATURES, WORKLOADS
 
 # Examples visited by one shortened fit of the slow contenders.
 SHORT_FIT = {"W1": 2_000, "W2": 2_000, "W3": 3_000, "W4": 6_400}
@@ -50,6 +50,31 @@ def run_kernels(names, dtypes, peers, repeats, threads, quick, results_file):
                     unit="ns/example",
                 )
             print(flush=True)
+
+
+def run_features(names, repeats, results_file):
+    """fastbp on W3 (64-128-10 per example) with each feature in ``names`` beside plain SGD,
+    interleaved; a feature's figure is its time as a multiple of plain SGD's."""
+    print(f"{'workload':<10} {'feature':<14} {'ns/example':>12} {'x plain':>9}")
+    runs = {"plain": (CONTENDERS["fastbp"](WORKLOADS["W3"], 1), WORKLOADS["W3"].n_examples)}
+    for name in names:
+        workload = W3_FEATURES[name]
+        runs[name.removeprefix("W3-")] = (CONTENDERS["fastbp"](workload, 1), workload.n_examples)
+    medians = time_interleaved(runs, repeats)
+    for feature, seconds in medians.items():
+        ratio = "" if feature == "plain" else f"{seconds / medians['plain']:8.2f}x"
+        print(f"{'W3 f64':<10} {feature:<14} {seconds * 1e9:12.1f} {ratio:>9}")
+        record(
+            results_file,
+            section="features",
+            workload="W3 f64",
+            title=WORKLOADS["W3"].title,
+            threads=1,
+            contender="fastbp" if feature == "plain" else feature,
+            value=seconds * 1e9,
+            unit="ns/example",
+        )
+    print(flush=True)
 
 
 def _check_against_reference(workload, peers):
