@@ -101,6 +101,26 @@ def test_fastbp_bench_runs_jax_at_one_thread_and_checks_its_weights(tmp_path):
     assert [row[2] for row in _rows(output, "W2 f64")] == ["fastbp", "jax"]
 
 
+@pytest.mark.parametrize("name", ["W2", "W3", "W4"])
+def test_both_jax_gradients_give_the_references_weights(name):
+    jax = pytest.importorskip("jax")
+    from fastbp.benchmarking import jax_peer
+    from fastbp.benchmarking.peers import prepare_reference
+    from fastbp.benchmarking.workloads import WORKLOADS
+
+    jax.config.update("jax_enable_x64", True)
+    workload = WORKLOADS[name].shortened(200)
+    wanted = prepare_reference(workload, 1)()
+    network = workload.network()
+    pairs = zip(network.weights, network.biases, strict=True)
+    params = [(jax.numpy.asarray(w.T.copy()), b) for w, b in pairs]
+    data = jax_peer._batched_data(jax, workload)
+    for gradient in jax_peer._gradients(jax, workload).values():
+        trained = jax_peer._jitted_fit(jax, workload, gradient)(params, data)
+        for (w, _), reference in zip(trained, wanted, strict=True):
+            np.testing.assert_allclose(np.asarray(w).T, reference, rtol=1e-9, atol=1e-12)
+
+
 def test_fastbp_bench_rejects_an_unknown_workload(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "fastbp", "bench", "--workloads", "W9"],

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from fastbp import reference
+from fastbp.benchmarking.jax_peer import prepare_jax
 
 
 def prepare_fastbp(workload, threads):
@@ -49,88 +50,6 @@ def prepare_reference(workload, threads):
             reduction=workload.reduction,
         )
         return weights
-
-    return run
-
-
-def _batches(workload):
-    """Full batches of the workload's size and the size of the short last one (or 0)."""
-    batch = workload.batch_size or workload.n_samples
-    return batch, workload.n_samples // batch, workload.n_samples % batch
-
-
-def prepare_jax(workload, threads):
-    """The whole fit under one ``jax.jit``: ``lax.scan`` over epochs and over batches.
-
-    JAX at its best on the CPU: its threads are set through ``XLA_FLAGS`` before JAX is
-    imported (``compare._pinned_environment``: one thread is
-    ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``); the data enters
-    the jitted fit as arguments, put on the device once, rather than as constants captured
-    in the trace (XLA then embeds 188 MB of W4 in the program); the weights are held as
-    ``(fan_out, fan_in)``, the layout in which XLA's dots ran W4 float32 fastest here (7%,
-    same process, alternated); every scalar is of the workload's dtype.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    jax.config.update("jax_enable_x64", True)  # float64 workloads stay float64
-    dtype = workload.dtype
-    activations = {"relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid, "identity": lambda z: z}
-    functions = [activations[name] for name in workload.activations]
-    initial = workload.network()
-    params = [
-        (jnp.asarray(w.T.copy()), None if b is None else jnp.asarray(b))
-        for w, b in zip(initial.weights, initial.biases, strict=True)
-    ]
-    X, Y = workload.data()
-    batch, n_full, rest = _batches(workload)
-    learning_rate = dtype(workload.learning_rate)
-
-    def loss(params, x, y):
-        a = x
-        for (w, b), f in zip(params, functions, strict=True):
-            z = a @ w.T
-            a = f(z if b is None else z + b)
-        divisor = dtype(x.shape[0] if workload.reduction == "mean" else 1)
-        return dtype(0.5) * jnp.sum((a - y) ** 2) / divisor
-
-    gradient = jax.grad(loss)
-
-    def step(params, x, y):
-        grads = gradient(params, x, y)
-        return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, params, grads)
-
-    def epoch(params, data):
-        full_x, full_y, rest_x, rest_y = data
-        if n_full == 1:  # full batch: no scan of one step
-            params = step(params, full_x[0], full_y[0])
-        else:
-            scanned = jax.lax.scan(lambda p, xy: (step(p, *xy), None), params, (full_x, full_y))
-            params = scanned[0]
-        if rest:
-            params = step(params, rest_x, rest_y)
-        return params
-
-    @jax.jit
-    def fit(params, data):
-        return jax.lax.scan(
-            lambda p, _: (epoch(p, data), None), params, None, length=workload.epochs
-        )[0]
-
-    data = tuple(
-        jax.device_put(array)
-        for array in (
-            X[: n_full * batch].reshape(n_full, batch, -1),
-            Y[: n_full * batch].reshape(n_full, batch, -1),
-            X[n_full * batch :],
-            Y[n_full * batch :],
-        )
-    )
-    jax.block_until_ready(fit(params, data))  # compile outside the timing
-
-    def run():
-        trained = jax.block_until_ready(fit(params, data))
-        return [np.asarray(w).T for w, _ in trained]
 
     return run
 
