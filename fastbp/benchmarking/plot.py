@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 
 LOG_SPREAD = 10
-TICK_WIDTH = 24  # characters of a workload's title per line under its bars
+TICK_WIDTH = 20  # characters of a workload's title per line under its bars
 COLOURS = {
     "reference": "#7f7f7f",
     "jax": "#1f77b4",
@@ -41,7 +41,11 @@ def plot_results(records, path):
     sections = [name for name in TITLES if any(r["section"] == name for r in records)]
     if not sections:
         raise ValueError("no results to plot")
-    figure = Figure(figsize=(11, 4.2 * len(sections)), layout="constrained")
+    widest = max(
+        len({(r["workload"], r["threads"]) for r in records if r["section"] == name})
+        for name in sections
+    )
+    figure = Figure(figsize=(max(11, 1.5 * widest), 4.4 * len(sections)), layout="constrained")
     panels = np.atleast_1d(figure.subplots(len(sections), 1))
     for axes, section in zip(panels, sections, strict=True):
         chosen = [r for r in records if r["section"] == section]
@@ -56,7 +60,7 @@ def plot_results(records, path):
 
 def _group_label(r):
     threads = "" if r["threads"] == 1 else f", {r['threads']} threads"
-    title = textwrap.fill(r.get("title", ""), TICK_WIDTH, max_lines=3, placeholder=" ...")
+    title = textwrap.fill(r.get("title", ""), TICK_WIDTH, max_lines=4, placeholder=" ...")
     return f"{r['workload']}{threads}\n{title}".rstrip()
 
 
@@ -111,13 +115,15 @@ def _bars(axes, groups, series, values, text):
                 xs.append(index - 0.4 + width * (position + 0.5))
                 heights.append(values[group, name])
         bars = axes.bar(xs, heights, width, label=name, color=COLOURS.get(name))
-        axes.bar_label(bars, [text(h) for h in heights], fontsize=8, padding=2)
+        # Upright labels over the bars of wide groups, where flat ones would run together.
+        rotation = 90 if len(series) > 3 and len(groups) > 1 else 0
+        axes.bar_label(bars, [text(h) for h in heights], fontsize=8, padding=2, rotation=rotation)
     axes.set_xticks(range(len(groups)), groups, fontsize=8)
     axes.set_xlim(-0.5, len(groups) - 0.5)
     if logarithmic:
         axes.set_yscale("log")
         low, high = min([*present, 1.0]), max([*present, 1.0])
-        axes.set_ylim(low / 2, high * 4)  # room for the labels above the bars
+        axes.set_ylim(low / 2, high * 12)  # room for the labels above the bars
     else:
         axes.set_ylim(0, max([*present, 1.0]) * 1.2)
     axes.grid(axis="y", color="#dddddd", linewidth=0.6)
