@@ -98,6 +98,18 @@ def _parser():
     parser = argparse.ArgumentParser(prog="fastbp", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_train(commands)
+    _add_model_commands(commands)
+    commands.add_parser(
+        "bench",
+        help="time fastbp beside the NumPy reference and the installed peers on W1-W4",
+        add_help=False,
+    )
+    return parser
+
+
+def _add_train(commands):
+    """The ``train`` subcommand and its options."""
     train = commands.add_parser(
         "train",
         help="train a network on a CSV/.npz/.npy file or a built-in dataset (default: XOR)",
@@ -167,6 +179,9 @@ def _parser():
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar, no epoch lines")
 
+
+def _add_model_commands(commands):
+    """The subcommands that take a saved model: predict, evaluate, info and export."""
     predict = commands.add_parser(
         "predict", help="a saved network's outputs for each row of a file"
     )
@@ -202,13 +217,6 @@ def _parser():
     export.add_argument(
         "--opset", type=int, help=f"the ONNX opset, {MIN_OPSET} or later (default {DEFAULT_OPSET})"
     )
-
-    commands.add_parser(
-        "bench",
-        help="time fastbp beside the NumPy reference and the installed peers on W1-W4",
-        add_help=False,
-    )
-    return parser
 
 
 def _batch_size(text):

@@ -204,3 +204,45 @@ def record_epoch(history, epoch, column, n_samples, n_outputs, loss, squared, ab
     history[epoch, column + codes.MSE] = squared / (n_samples * n_outputs)
     history[epoch, column + codes.MAE] = absolute / (n_samples * n_outputs)
     history[epoch, column + codes.ACCURACY] = n_correct / n_samples
+
+
+@njit(**HELPER_OPTIONS)
+def score_validation_by_example(
+    params, layout, X, Y, acts, deltas, statistics, settings, options, history, epoch
+):
+    """Score ``(X, Y)`` example by example, the outputs as ``predict`` computes them (the
+    running ``statistics``, no dropout), into row ``epoch`` of ``history`` from column
+    ``VALIDATION``; ``acts`` and ``deltas`` (one example's) serve as scratch."""
+    last = layout.shape[0] - 1
+    out_start = layout[last, codes.OUTPUT_OFFSET]
+    n_outputs = layout[last, codes.FAN_OUT]
+    out_code = layout[last, codes.ACTIVATION]
+    loss_code = options[codes.LOSS_CODE]
+    log_clip = np.float64(settings[codes.LOG_CLIP])
+    epsilon = settings[codes.NORM_EPSILON]
+    loss_sum = 0.0
+    squared_sum = 0.0
+    absolute_sum = 0.0
+    n_correct = 0
+    for example in range(X.shape[0]):
+        for k in range(X.shape[1]):
+            acts[k] = X[example, k]
+        forward(params, layout, acts, statistics, epsilon)
+        example_loss, squared, absolute, correct = score_example(
+            acts, deltas, out_start, n_outputs, Y, example, loss_code, out_code, log_clip
+        )
+        loss_sum += example_loss
+        squared_sum += squared
+        absolute_sum += absolute
+        n_correct += correct
+    record_epoch(
+        history,
+        epoch,
+        codes.VALIDATION,
+        X.shape[0],
+        Y.shape[1],
+        loss_sum,
+        squared_sum,
+        absolute_sum,
+        n_correct,
+    )

@@ -9,12 +9,14 @@ state     ``FitState``; this kernel updates ``params``, ``rng_state`` and the ep
 layout    uint64 table, one row per weight layer (columns in ``codes``)
 data      ``Data``: C-contiguous X (n_samples, n_inputs) and Y (n_samples, n_outputs) in
           params' dtype; this kernel runs no sample weights
-validation  unused: this kernel scores no validation data
+validation  ``Validation`` (X, Y) scored after every epoch as ``predict`` sees it, or empty
+          arrays for none
 settings  params' dtype: learning rate, batch divisors, log clip (entries in ``codes``)
 options   int64: loss code, batch size, shuffle flag, divergence check interval (``codes``)
 scratch   params' dtype, ``SCRATCH`` of it: activations, deltas, then (mini-batch only) one
           gradient vector
-history   float64 (epochs, METRIC_COLUMNS) or wider, one row written per epoch
+history   float64 (epochs, HISTORY_COLUMNS), one row written per epoch; without validation
+          data, (epochs, METRIC_COLUMNS) suffices
 
 Returns the number of epochs trained. That is ``history.shape[0]`` unless the fit diverged:
 at the first epoch whose loss, or parameters where checked (every ``CHECK_EVERY`` epochs and
@@ -43,12 +45,13 @@ from fastbp.kernels.layers import (
     output_delta,
     record_epoch,
     score_example,
+    score_validation_by_example,
 )
 from fastbp.kernels.shuffle import shuffle_in_place
 
-# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` lists them):
-# nothing.
-RUNS = frozenset()
+# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` and
+# ``fastbp._plan`` list them): validation data, scored after every epoch.
+RUNS = frozenset({"validation"})
 
 
 def scratch_size(width, n_params, batch_size):
@@ -170,6 +173,20 @@ def train(state, layout, data, validation, settings, options, scratch, history):
         record_epoch(
             history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
         )
+        if validation.X.shape[0] > 0:
+            score_validation_by_example(
+                params,
+                layout,
+                validation.X,
+                validation.Y,
+                acts,
+                deltas,
+                no_statistics,
+                settings,
+                options,
+                history,
+                epoch,
+            )
         finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
         if not finite:
             return epoch

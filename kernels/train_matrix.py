@@ -55,7 +55,7 @@ from fastbp.kernels.layers import (
     score_example,
 )
 from fastbp.kernels.shuffle import shuffle_in_place, splitmix64
-from fastbp.kernels.updates import apply_update
+from fastbp.kernels.updates import apply_update, l2_penalty
 
 _UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
 
@@ -75,6 +75,10 @@ RUNS = frozenset(
         "sample_weight",
         "validation",
         "patience",
+        "weighted_mean",
+        "l2_divided",
+        "l2_in_loss",
+        "loss_output_mean",
     }
 )
 
@@ -128,6 +132,9 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
     dropping = settings[codes.DROPOUT] > 0.0
     one = params.dtype.type(1.0)
     zero = params.dtype.type(0.0)
+    weighted_mean = options[codes.WEIGHTED_MEAN] != 0
+    l2_in_loss = options[codes.L2_IN_LOSS] != 0
+    loss_outputs = np.float64(n_outputs) if options[codes.LOSS_OUTPUT_MEAN] != 0 else 1.0
 
     order = np.arange(n_samples)
     validation_order = np.arange(validation.X.shape[0])
@@ -142,6 +149,8 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
         for start in range(0, n_samples, batch_size):
             n_rows = min(start + batch_size, n_samples) - start
             rows = np.uint64(n_rows)
+            batch_loss = 0.0
+            batch_weight = zero
             forward_batch(
                 params,
                 layout,
@@ -164,7 +173,8 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
                     acts, deltas, at, n_outputs, Y, example, loss_code, out_code, log_clip
                 )
                 weight = sample_weight[example] if weighted else one
-                loss_sum += np.float64(weight) * example_loss
+                batch_loss += np.float64(weight) * example_loss
+                batch_weight += weight
                 squared_sum += squared
                 absolute_sum += absolute
                 n_correct += correct
@@ -241,10 +251,20 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
                             d = min(max(d, -clip_value), clip_value)
                         deltas[p] = d
 
-            if n_rows == batch_size:
+            if weighted_mean:
+                divisor = batch_weight
+            elif n_rows == batch_size:
                 divisor = settings[codes.BATCH_DIVISOR]
             else:
                 divisor = settings[codes.LAST_BATCH_DIVISOR]
+            loss_scale = n_rows / np.float64(divisor) if weighted_mean else 1.0
+            loss_sum += batch_loss * (loss_scale / loss_outputs)
+            if l2_in_loss:
+                # Every example adds its batch's penalty, at the weights of its gradient.
+                penalty = l2_penalty(params, layout, options, settings[codes.L2])
+                if options[codes.L2_DIVIDED] != 0:
+                    penalty = penalty / np.float64(divisor)
+                loss_sum += n_rows * penalty
             apply_update(
                 params,
                 gradient,
@@ -262,7 +282,7 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
         )
         monitored = history[epoch, codes.LOSS]
         if validation.X.shape[0] > 0:
-            score_validation(
+            score_validation_by_batch(
                 params,
                 layout,
                 validation.X,
@@ -298,7 +318,7 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
 
 
 @njit(**JIT_OPTIONS)
-def score_validation(
+def score_validation_by_batch(
     params,
     layout,
     X,
@@ -356,6 +376,8 @@ def score_validation(
             squared_sum += squared
             absolute_sum += absolute
             n_correct += correct
+    if options[codes.LOSS_OUTPUT_MEAN] != 0:
+        loss_sum = loss_sum * (1.0 / np.float64(n_outputs))
     record_epoch(
         history,
         epoch,

@@ -106,3 +106,29 @@ def test_the_command_offers_every_setting_the_table_gives_an_option():
     for setting in _settings.SETTINGS:
         if setting.cli is not None:
             assert setting.flag in flags
+
+
+def test_no_function_of_the_python_api_is_longer_than_80_lines_of_code():
+    """Functions short enough to read at once: docstrings, comments and blank lines aside."""
+    import ast
+    import pathlib
+
+    import fastbp
+
+    long = []
+    for path in pathlib.Path(fastbp.__file__).parent.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            first = node.body[0]
+            documented = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            start = first.end_lineno if documented else first.lineno - 1
+            code = [
+                line
+                for line in lines[start : node.end_lineno]
+                if line.strip() and not line.strip().startswith("#")
+            ]
+            if len(code) > 80:
+                long.append(f"{path.name}:{node.name} ({len(code)} lines)")
+    assert not long

@@ -131,3 +131,31 @@ def test_kernel_choices_are_checked():
     with pytest.raises(ValueError, match="kernel 'generic' does not run"):
         Trainer(net, kernel="generic").fit(np.ones((4, 2)), np.ones(4), sample_weight=np.ones(4))
     assert np.array_equal(net.params, before)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_the_generic_kernel_scores_validation_data_as_the_matrix_kernel_does(batch_size):
+    rng = np.random.default_rng(8)
+    X, X_val = rng.uniform(-1, 1, (20, 5)), rng.uniform(-1, 1, (9, 5))
+    labels, labels_val = rng.integers(0, 3, 20), rng.integers(0, 3, 9)
+    results = []
+    for kernel in ("generic", "matrix"):
+        net = Network([5, 6, 3], activations=["tanh", "softmax"], seed=2)
+        trainer = Trainer(
+            net,
+            learning_rate=0.2,
+            batch_size=batch_size,
+            loss="cross_entropy",
+            seed=4,
+            kernel=kernel,
+        )
+        history = trainer.fit(
+            X, labels, epochs=6, metrics=["accuracy", "mse"], validation_data=(X_val, labels_val)
+        )
+        results.append((net.params, history))
+    (generic_params, generic), (matrix_params, matrix) = results
+    np.testing.assert_allclose(generic_params, matrix_params, rtol=1e-12, atol=1e-15)
+    assert set(generic) == set(matrix) >= {"val_loss", "val_accuracy", "val_mse"}
+    for name in generic:
+        np.testing.assert_allclose(generic[name], matrix[name], rtol=1e-12, atol=1e-15)
+    assert _kernels.choose(Network([64, 128, 10]), 1, 10, ["validation"]) == "generic"
