@@ -14,7 +14,7 @@ ALIASES = {"linear": "identity"}
 
 LOSSES = {"squared_error": codes.SQUARED_ERROR, "cross_entropy": codes.CROSS_ENTROPY}
 
-REDUCTIONS = ("sum", "mean")
+REDUCTIONS = ("sum", "mean", "weighted_mean")
 
 INITS = ("uniform", "normal", "glorot", "he")
 

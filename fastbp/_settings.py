@@ -103,7 +103,10 @@ def _encode_batch_size(value, encoding):
 
 def _encode_reduction(value, encoding):
     settings, batch_size = encoding.settings, encoding.batch_size
-    if value == "mean":
+    # "weighted_mean" divides by each batch's summed weight, which the kernel adds up; its
+    # divisors here are the unweighted batches' sizes.
+    encoding.options[codes.WEIGHTED_MEAN] = value == "weighted_mean"
+    if value in ("mean", "weighted_mean"):
         settings[codes.BATCH_DIVISOR] = batch_size
         settings[codes.LAST_BATCH_DIVISOR] = encoding.n_samples % batch_size or batch_size
     else:
@@ -169,6 +172,7 @@ SETTINGS = (
         "mean",
         lambda value, network: choose(value, REDUCTIONS, "reduction"),
         _encode_reduction,
+        lambda value: "weighted_mean" if value == "weighted_mean" else None,
         cli={"choices": list(REDUCTIONS)},
     ),
     Setting(
@@ -222,6 +226,27 @@ SETTINGS = (
         lambda value, network: _checks.check_flag(value, "l2_biases"),
         _into("options", codes.L2_BIASES),
         cli={"action": "store_true", "help": "the L2 penalty covers the biases too"},
+    ),
+    Setting(
+        "l2_divided",
+        False,
+        lambda value, network: _checks.check_flag(value, "l2_divided"),
+        _into("options", codes.L2_DIVIDED),
+        _when_set("l2_divided"),
+    ),
+    Setting(
+        "l2_in_loss",
+        False,
+        lambda value, network: _checks.check_flag(value, "l2_in_loss"),
+        _into("options", codes.L2_IN_LOSS),
+        _when_set("l2_in_loss"),
+    ),
+    Setting(
+        "loss_output_mean",
+        False,
+        lambda value, network: _checks.check_flag(value, "loss_output_mean"),
+        _into("options", codes.LOSS_OUTPUT_MEAN),
+        _when_set("loss_output_mean"),
     ),
     Setting(
         "dropout",

@@ -247,6 +247,9 @@ def fit(
     schedule=None,
     l2=0.0,
     l2_biases=False,
+    l2_divided=False,
+    l2_in_loss=False,
+    loss_output_mean=False,
     dropout=0.0,
     clip_value=None,
     clip_norm=None,
@@ -277,13 +280,14 @@ def fit(
     biases = [None if b is None else b.copy() for b in biases]
     learning_rate = dtype.type(learning_rate)
     n_samples, n_outputs = Y.shape
+    outputs = n_outputs if loss_output_mean else 1
     batch_size = n_samples if batch_size is None else batch_size
     generator = SplitMix64(seed)
     names = METRIC_NAMES + (tuple("val_" + n for n in METRIC_NAMES) if validation_data else ())
     history = {name: [] for name in names}
     given_norms = norms is not None
     norms = [None if n is None else n.copy() for n in norms] if given_norms else None
-    update = Update(optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms)
+    update = Update(optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms, l2_divided)
     plateau = {"rate": float(learning_rate), "best": np.inf, "wait": 0}
     best = {"loss": np.inf, "weights": None, "biases": None, "wait": 0}
 
@@ -310,15 +314,18 @@ def fit(
                     (dropout, generator) if dropout else None,
                     norms,
                 )
-                tallies += scores(layers[-1], Y[batch], activations[-1], loss, batch_weight)
-                divisor = dtype.type(len(batch) if reduction == "mean" else 1)
+                divisor = batch_divisor(reduction, len(batch), batch_weight, dtype)
+                scale = loss_scale(reduction, len(batch), divisor, outputs)
+                penalty = update.penalty(weights, biases, divisor) if l2_in_loss else 0.0
+                tallies += scores(layers[-1], Y[batch], activations[-1], loss, batch_weight, scale)
+                tallies[0] += len(batch) * penalty  # each example adds its batch's penalty
                 update(weights, biases, weight_grads, bias_grads, divisor, rate, norm_grads)
             record(history, "", tallies, n_samples, n_outputs)
             monitored = history["loss"][-1]
             if validation_data:
                 X_val, Y_val = validation_data
                 O = predict(weights, biases, activations, X_val, norms)
-                tallies = scores(O, Y_val, activations[-1], loss)
+                tallies = scores(O, Y_val, activations[-1], loss, scale=1.0 / outputs)
                 record(history, "val_", tallies, X_val.shape[0], n_outputs)
                 monitored = history["val_loss"][-1]
             check_finite(epoch, history, weights, biases, finite_weights, finite_biases)
@@ -351,14 +358,33 @@ def fit(
     return weights, biases, history
 
 
-def scores(O, T, activation, loss, sample_weight=None):
-    """The tallies of a batch: summed (weighted) loss, squared and absolute errors, and the
-    number of examples classified correctly."""
+def batch_divisor(reduction, n_rows, batch_weight, dtype):
+    """What a batch's summed gradient is divided by: 1 ("sum"), its size ("mean"), or its
+    summed sample weight ("weighted_mean"; its size when unweighted)."""
+    if reduction == "sum":
+        return dtype.type(1)
+    if reduction == "weighted_mean" and batch_weight is not None:
+        return dtype.type(np.sum(batch_weight))
+    return dtype.type(n_rows)
+
+
+def loss_scale(reduction, n_rows, divisor, outputs):
+    """What a batch's summed (weighted) loss counts for in the history: "weighted_mean"
+    weighs the batch's weighted mean loss by its size; each example's loss is divided by
+    ``outputs`` (the output count with ``loss_output_mean``, else 1)."""
+    scale = n_rows / float(divisor) if reduction == "weighted_mean" else 1.0
+    return scale / outputs
+
+
+def scores(O, T, activation, loss, sample_weight=None, scale=1.0):
+    """The tallies of a batch: summed (weighted) loss times ``scale`` (see ``loss_scale``),
+    squared and absolute errors, and the number of examples classified correctly."""
     E = (O - T).astype(np.float64)
     losses = example_losses(O, T, activation, loss)
     if sample_weight is not None:
         losses = sample_weight.astype(np.float64) * losses
-    return np.array([np.sum(losses), np.sum(E**2), np.sum(np.abs(E)), np.sum(correct(O, T))])
+    summed = np.sum(losses) * scale
+    return np.array([summed, np.sum(E**2), np.sum(np.abs(E)), np.sum(correct(O, T))])
 
 
 def record(history, prefix, tallies, n_samples, n_outputs):
@@ -407,8 +433,11 @@ class Update:
     """The step of a batch on the flat vector of all parameters (each layer's weights, then
     its bias): divide, add the L2 gradient, clip the norm, then the optimizer's rule."""
 
-    def __init__(self, optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms=None):
+    def __init__(
+        self, optimizer, weights, biases, l2, l2_biases, clip_norm, dtype, norms=None, divided=False
+    ):
         self.optimizer = optimizer
+        self.divided = divided  # the L2 term joins the summed gradient before the division
         self.dtype = dtype
         self.l2 = dtype.type(l2)
         self.clip_norm = clip_norm
@@ -431,8 +460,11 @@ class Update:
     def __call__(self, weights, biases, weight_grads, bias_grads, divisor, rate, norm_grads):
         norm_params = [None if n is None else (n.gamma, n.beta) for n in self.norms]
         params = flatten(weights, biases, norm_params)
-        g = flatten(weight_grads, bias_grads, norm_grads) / divisor
-        g = np.where(self.decayed, g + self.l2 * params, g)
+        g = flatten(weight_grads, bias_grads, norm_grads)
+        if self.divided:
+            g = np.where(self.decayed, g + self.l2 * params, g) / divisor
+        else:
+            g = np.where(self.decayed, g / divisor + self.l2 * params, g / divisor)
         if self.clip_norm is not None:
             norm = np.sqrt(np.sum(g.astype(np.float64) ** 2))
             if norm > self.clip_norm:
@@ -440,6 +472,14 @@ class Update:
         self.steps += 1
         params = self.step(params, g, rate)
         unflatten(params, weights, biases, norm_params)
+
+    def penalty(self, weights, biases, divisor):
+        """``0.5 * l2 * ||w||**2`` over the parameters L2 covers, in float64, divided by the
+        batch's ``divisor`` as the L2 term of the gradient is."""
+        norm_params = [None if n is None else (n.gamma, n.beta) for n in self.norms]
+        decayed = flatten(weights, biases, norm_params)[self.decayed].astype(np.float64)
+        penalty = 0.5 * float(self.l2) * np.sum(decayed**2)
+        return penalty / float(divisor) if self.divided else penalty
 
     def step(self, w, g, rate):
         optimizer, setting = self.optimizer, self.dtype.type

@@ -30,9 +30,12 @@ class Trainer:
     batch_size : int or None, default 32
         ``1`` is per-example SGD (an update after every example), ``None`` is full batch, ``k``
         is mini-batches of ``k`` examples; the last batch of an epoch may be shorter.
-    reduction : {"mean", "sum"}, default "mean"
+    reduction : {"mean", "sum", "weighted_mean"}, default "mean"
         Whether a batch's gradient is the mean or the sum of its examples' gradients. A short
         last batch is divided by its actual size. The tutorials' full-batch updates are "sum".
+        "weighted_mean" divides by the batch's summed sample weight instead (its size when
+        unweighted), and the history's loss then weighs each batch's weighted mean loss by
+        the batch's size: scikit-learn's MLP (a batch whose weights sum to 0 diverges).
     loss : {"squared_error", "cross_entropy"}, default "squared_error"
         ``0.5 * sum((o - t)**2)`` per example, or cross entropy, which needs a softmax output
         (or sigmoid outputs for binary targets) and targets in [0, 1]; its output delta is
@@ -60,6 +63,18 @@ class Trainer:
         batch_size=k)`` decays as ``l2 = a / k`` with reduction "mean" here.
     l2_biases : bool, default False
         Whether the L2 penalty covers the biases.
+    l2_divided : bool, default False
+        Add the L2 term ``l2 * w`` to the batch's summed gradient before the reduction divides
+        it, rather than after: scikit-learn's ``alpha`` (``MLPRegressor(alpha=a)`` is
+        ``l2=a, l2_divided=True, reduction="weighted_mean"``).
+    l2_in_loss : bool, default False
+        The history's loss includes the L2 penalty ``0.5 * l2 * ||w||**2`` (over what L2
+        covers) at the parameters each batch's gradient is taken at: every example of the
+        batch adds it, divided by the batch's divisor with ``l2_divided``. scikit-learn's
+        ``loss_curve_`` counts it so.
+    loss_output_mean : bool, default False
+        In the history's loss, each example's loss is its mean over the outputs instead of
+        their sum (training is unchanged): scikit-learn's regressors report squared error so.
     dropout : float, default 0.0
         Inverted dropout on every hidden layer's outputs while training: each unit of each
         example is dropped with this probability and the kept ones are scaled by
@@ -116,6 +131,9 @@ class Trainer:
         schedule="constant",
         l2=0.0,
         l2_biases=False,
+        l2_divided=False,
+        l2_in_loss=False,
+        loss_output_mean=False,
         dropout=0.0,
         clip_value=None,
         clip_norm=None,

@@ -97,7 +97,12 @@ L2_BIASES = 5  # 1: the L2 penalty covers the biases too
 SCHEDULE = 6
 SCHEDULE_EVERY = 7  # step: epochs between reductions; plateau: patience in epochs
 PATIENCE = 8  # early stopping: epochs without improvement before the fit stops; 0: never
-OPTIONS_SIZE = 9
+# scikit-learn's batches (fastbp.sklearn), each 1 for on:
+WEIGHTED_MEAN = 9  # divide by the batch's summed sample weight; weigh its loss by n / weight
+L2_DIVIDED = 10  # the L2 term joins the summed gradient before the division
+L2_IN_LOSS = 11  # the history's loss adds each batch's L2 penalty
+LOSS_OUTPUT_MEAN = 12  # the history's per-example loss is the mean over the outputs
+OPTIONS_SIZE = 13
 
 # Entries of the float64 counters vector: the state of a fit that is not a parameter vector,
 # carried from one chunk of epochs (one kernel call) to the next.

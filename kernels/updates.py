@@ -23,7 +23,8 @@ def apply_update(
 ):
     """Turn ``gradient`` (summed over the batch) into the step, and take it.
 
-    The gradient is divided by ``divisor``, the L2 penalty's gradient is added, the whole
+    The gradient is divided by ``divisor``, the L2 penalty's gradient is added (before the
+    division with ``options[L2_DIVIDED]``, as scikit-learn adds ``alpha * W``), the whole
     vector is scaled down to the clipping norm if it is longer, and the optimizer steps with
     learning rate ``rate``.
     """
@@ -40,17 +41,13 @@ def apply_update(
             params[p] -= rate * (gradient[p] / divisor)
         return
 
+    divided = options[codes.L2_DIVIDED] != 0
+    if l2 != 0.0 and divided:
+        add_l2(gradient, params, layout, options, l2)
     for p in range(n_params):
         gradient[p] = gradient[p] / divisor
-
-    if l2 != 0.0:
-        for layer in range(layout.shape[0]):
-            first = layout[layer, codes.WEIGHT_OFFSET]
-            stop = first + layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]
-            if options[codes.L2_BIASES] != 0 and layout[layer, codes.HAS_BIAS] != 0:
-                stop = layout[layer, codes.BIAS_OFFSET] + layout[layer, codes.FAN_OUT]
-            for p in range(first, stop):
-                gradient[p] += l2 * params[p]
+    if l2 != 0.0 and not divided:
+        add_l2(gradient, params, layout, options, l2)
 
     if clip_norm > 0.0:
         squares = 0.0
@@ -110,3 +107,35 @@ def apply_update(
                 params[p] += size
             optimizer_state[p] = g
             optimizer_state[n_params + p] = size
+
+
+@njit(**HELPER_OPTIONS)
+def decayed(layout, layer, options):
+    """Where the parameters L2 covers start and stop in layer ``layer``: its weights, and its
+    bias too with ``options[L2_BIASES]`` (the bias follows the weights in the layout)."""
+    first = layout[layer, codes.WEIGHT_OFFSET]
+    stop = first + layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]
+    if options[codes.L2_BIASES] != 0 and layout[layer, codes.HAS_BIAS] != 0:
+        stop = layout[layer, codes.BIAS_OFFSET] + layout[layer, codes.FAN_OUT]
+    return first, stop
+
+
+@njit(**HELPER_OPTIONS)
+def add_l2(gradient, params, layout, options, l2):
+    """Add the L2 penalty's gradient ``l2 * w`` to ``gradient`` where L2 covers."""
+    for layer in range(layout.shape[0]):
+        first, stop = decayed(layout, layer, options)
+        for p in range(first, stop):
+            gradient[p] += l2 * params[p]
+
+
+@njit(**HELPER_OPTIONS)
+def l2_penalty(params, layout, options, l2):
+    """The L2 penalty ``0.5 * l2 * sum(w**2)`` over what L2 covers, in float64."""
+    squares = 0.0
+    for layer in range(layout.shape[0]):
+        first, stop = decayed(layout, layer, options)
+        for p in range(first, stop):
+            w = np.float64(params[p])
+            squares += w * w
+    return 0.5 * np.float64(l2) * squares

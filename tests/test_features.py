@@ -42,12 +42,20 @@ def feature_configurations(draw):
     if isinstance(config["optimizer"], RPROP):
         config["batch_size"] = None
     config["schedule"] = draw(SCHEDULES)
-    config["l2"] = draw(st.sampled_from([0.0, 0.0, 1e-3, 0.1]))
+    config["reduction"] = draw(st.sampled_from(["sum", "mean", "weighted_mean"]))
+    config["weighted"] = draw(st.booleans())
+    # A batch's weights (uniform in [0, 2]) may sum to far less than its size, which would
+    # make an L2 term divided by them a strong, unstable decay: only small L2 then.
+    small_divisors = config["reduction"] == "weighted_mean" and config["weighted"]
+    l2_choices = [0.0, 0.0, 1e-3] + ([] if small_divisors else [0.1])
+    config["l2"] = draw(st.sampled_from(l2_choices))
     config["l2_biases"] = draw(st.booleans())
+    config["l2_divided"] = draw(st.booleans())
+    config["l2_in_loss"] = draw(st.booleans())
+    config["loss_output_mean"] = draw(st.booleans())
     config["dropout"] = draw(st.sampled_from([0.0, 0.0, 0.2, 0.5]))
     config["clip_value"] = draw(st.sampled_from([None, None, 0.05, 0.5]))
     config["clip_norm"] = draw(st.sampled_from([None, None, 0.1, 1.0]))
-    config["weighted"] = draw(st.booleans())
     config["n_validation"] = draw(st.sampled_from([0, 0, 1, 5]))
     config["patience"] = draw(st.sampled_from([None, None, 1, 3]))
     config["restore_best"] = draw(st.booleans())
@@ -120,10 +128,9 @@ def train_both(config):
         "shuffle": config["shuffle"],
         "seed": config["seed"],
     }
-    features = {
-        name: config[name]
-        for name in ("optimizer", "schedule", "l2", "l2_biases", "dropout", "clip_value")
-    }
+    names = ("optimizer", "schedule", "l2", "l2_biases", "l2_divided", "l2_in_loss")
+    names += ("loss_output_mean", "dropout", "clip_value")
+    features = {name: config[name] for name in names}
     features["clip_norm"] = config["clip_norm"]
     stopping = {"patience": config["patience"], "restore_best": config["restore_best"]}
     history = Trainer(net, **training, **features).fit(
@@ -233,6 +240,83 @@ def test_rprop_first_two_updates_and_a_sign_change():
         trainer.fit(np.array([[2.0]]), np.array([0.0]), epochs=1)
         seen.append(float(net.weights[0][0, 0]))
     assert seen == pytest.approx([-0.1, -0.1, 0.2], rel=1e-14)
+
+
+# scikit-learn's batches (fastbp.sklearn): one weight w = 0.5, no bias, identity output, the
+# examples x = 2 and x = 1 with target 0 in one batch. Their losses 0.5 * (x w)**2 are 0.5 and
+# 0.125, their gradients x**2 w are 2 and 0.5; the learning rate is 0.1.
+def one_batch(**settings):
+    net = Network([1, 1], activations="identity", bias=False)
+    net.weights[0][:] = 0.5
+    settings = {"learning_rate": 0.1, "batch_size": None, "shuffle": False, **settings}
+    weight = settings.pop("sample_weight", None)
+    kernel = settings.pop("kernel", "auto")
+    trainer = Trainer(net, kernel=kernel, **settings)
+    history = trainer.fit(np.array([[2.0], [1.0]]), np.zeros(2), sample_weight=weight)
+    return float(net.weights[0][0, 0]), float(history["loss"][0])
+
+
+def test_weighted_mean_divides_by_the_batch_weight_and_weighs_its_loss_by_its_size():
+    # Weights 1 and 3: the summed gradient 1 * 2 + 3 * 0.5 = 3.5 over the batch's weight 4 is
+    # 0.875, so w = 0.5 - 0.0875. The batch's weighted mean loss (0.5 + 3 * 0.125) / 4 counts
+    # once for each of its 2 examples: the epoch's loss is that mean, 0.21875.
+    assert one_batch(reduction="weighted_mean", sample_weight=[1.0, 3.0]) == pytest.approx(
+        (0.4125, 0.21875), rel=1e-15
+    )
+    # "mean" divides by the batch's size and averages the weighted losses over the examples.
+    assert one_batch(reduction="mean", sample_weight=[1.0, 3.0]) == pytest.approx(
+        (0.5 - 0.1 * 3.5 / 2, 0.875 / 2), rel=1e-15
+    )
+    # Unweighted, "weighted_mean" is "mean".
+    assert one_batch(reduction="weighted_mean") == one_batch(reduction="mean")
+
+
+def test_l2_divided_and_l2_in_loss():
+    # l2 = 0.5: the summed gradient 2.5 over the batch's 2 examples plus l2 * w = 0.25 is 1.5;
+    # divided with it, (2.5 + 0.25) / 2 = 1.375. The epoch's loss (0.5 + 0.125) / 2 = 0.3125
+    # gains the penalty 0.5 * l2 * w**2 = 0.0625 for each example, or its half when divided.
+    settings = {"reduction": "mean", "l2": 0.5}
+    assert one_batch(**settings) == pytest.approx((0.35, 0.3125), rel=1e-15)
+    assert one_batch(**settings, l2_in_loss=True) == pytest.approx((0.35, 0.375), rel=1e-15)
+    divided = one_batch(**settings, l2_divided=True, l2_in_loss=True)
+    assert divided == pytest.approx((0.5 - 0.1 * 1.375, 0.3125 + 0.03125), rel=1e-15)
+    # scikit-learn's alpha with sample weights: the L2 term and the penalty are divided by the
+    # batch's weight, 4, and the batch's loss (weighted mean plus penalty) counts once for each
+    # of its examples.
+    weighted = one_batch(
+        reduction="weighted_mean", l2=0.5, l2_divided=True, l2_in_loss=True, sample_weight=[1, 3]
+    )
+    assert weighted == pytest.approx((0.5 - 0.1 * 3.75 / 4, 0.21875 + 0.0625 / 4), rel=1e-15)
+
+
+def test_loss_output_mean_averages_each_example_loss_over_the_outputs():
+    # Outputs 2 * (0.5, 1) = (1, 2) against (0, 0): the summed loss 0.5 * (1 + 4) = 2.5, the
+    # mean over the outputs 1.25, in training and in validation; the training is the same.
+    fits = {}
+    for flag in (False, True):
+        net = Network([1, 2], activations="identity", bias=False)
+        net.weights[0][:] = [[0.5, 1.0]]
+        trainer = Trainer(net, learning_rate=0.1, batch_size=None, loss_output_mean=flag)
+        X, Y = np.array([[2.0]]), np.zeros((1, 2))
+        history = trainer.fit(X, Y, validation_data=(X, Y))
+        fits[flag] = (net.params.copy(), history)
+    np.testing.assert_array_equal(fits[False][0], fits[True][0])
+    assert fits[False][1]["loss"][0] == 2.5 and fits[True][1]["loss"][0] == 1.25
+    assert fits[True][1]["val_loss"][0] == pytest.approx(fits[False][1]["val_loss"][0] / 2)
+
+
+@pytest.mark.parametrize(
+    ("settings", "feature"),
+    [
+        ({"reduction": "weighted_mean"}, "weighted_mean"),
+        ({"l2_divided": True}, "l2_divided"),
+        ({"l2_in_loss": True}, "l2_in_loss"),
+        ({"loss_output_mean": True}, "loss_output_mean"),
+    ],
+)
+def test_only_the_matrix_kernel_runs_scikit_learns_batches(settings, feature):
+    with pytest.raises(ValueError, match=rf"kernel 'generic' does not run .*\({feature}\)"):
+        one_batch(kernel="generic", **settings)
 
 
 def test_rprop_needs_the_full_batch():
