@@ -24,11 +24,11 @@ class FirstFit:
     def setup(self, case, cache):
         self.directory = tempfile.mkdtemp(prefix="fastbp-asv-cache-")
         if cache == "warm":
-            code = child_code(case, self.directory)
+            code = child_code(case, self.directory, report=False)
             subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
     def timeraw_first_fit(self, case, cache):
         if cache == "warm":
-            return child_code(case, self.directory)
+            return child_code(case, self.directory, report=False)
         # A cache directory no earlier repeat has filled.
-        return child_code(case, tempfile.mkdtemp(prefix="fastbp-asv-cold-"))
+        return child_code(case, tempfile.mkdtemp(prefix="fastbp-asv-cold-"), report=False)

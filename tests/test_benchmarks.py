@@ -4,6 +4,7 @@ The peers are optional (the ``peers`` extra, not installed by CI): a test of a p
 without it, and the command runs fastbp's side of every section without them.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -93,6 +94,23 @@ def test_fastbp_bench_times_a_first_fit_cold_and_warm(tmp_path):
     rows = {row[1]: row for row in _rows(output, "F4")}
     assert set(rows) == {"cold", "warm"}
     assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in rows.values())
+
+
+def test_asv_first_fit_code_runs_silently(tmp_path):
+    # asv's timeraw_ reads the child's stdout: anything printed there breaks the benchmark.
+    spec = importlib.util.spec_from_file_location(
+        "bench_compile", ROOT / "benchmarks" / "bench_compile.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    benchmark = module.FirstFit()
+    benchmark.setup("F4", "warm")  # runs the code once, filling the cache
+    code = benchmark.timeraw_first_fit("F4", "warm")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
 
 
 def test_fastbp_bench_runs_jax_at_one_thread_and_checks_its_weights(tmp_path):

@@ -80,11 +80,12 @@ trainer.fit(X, Y, epochs=1)""",
 }
 
 
-def child_code(case, cache_dir=None):
-    """The code of a fresh interpreter running ``case``'s first fit; it prints its seconds.
-    With ``cache_dir`` it points Numba there first (else the environment's, as set)."""
+def child_code(case, cache_dir=None, report=True):
+    """The code of a fresh interpreter running ``case``'s first fit; with ``report`` it
+    prints its seconds (asv's ``timeraw_`` wants a silent one: it reads the stdout). With
+    ``cache_dir`` it points Numba there first (else the environment's, as set)."""
     cache = "" if cache_dir is None else f"os.environ['NUMBA_CACHE_DIR'] = {cache_dir!r}\n"
-    return _SETUP.format(cache=cache) + CASES[case][1] + _REPORT.format()
+    return _SETUP.format(cache=cache) + CASES[case][1] + (_REPORT.format() if report else "\n")
 
 
 def run_first_fits(names, repeats, environment, results_file):
