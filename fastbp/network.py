@@ -368,6 +368,24 @@ class Network:
         clone.metadata = copy.deepcopy(self.metadata)
         return clone
 
+    def __getstate__(self):
+        # Pickling (and so copy.deepcopy, joblib's workers, a pickled fastbp.sklearn
+        # estimator) keeps the parameters; the lock cannot be pickled, and the views are
+        # rebuilt into the restored parameter vector.
+        state = self.__dict__.copy()
+        for name in _DERIVED:
+            del state[name]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        params = aligned_zeros(self._params.size, self._dtype)
+        params[:] = self._params
+        self._params = params
+        self._layout.flags.writeable = False
+        self._make_views()
+        self._fit_lock = threading.Lock()
+
     def __repr__(self):
         norm = ""
         if any(self._batch_norm):
@@ -409,6 +427,18 @@ class Network:
                 weights[:] = limit * (2 * rs.random_sample((fan_in, fan_out)) - 1)
             else:  # "he"
                 weights[:] = rs.randn(fan_in, fan_out) * np.sqrt(2.0 / fan_in)
+
+
+# What ``__getstate__`` leaves out and ``__setstate__`` rebuilds.
+_DERIVED = (
+    "_fit_lock",
+    "_weights",
+    "_biases",
+    "_norm_scales",
+    "_norm_shifts",
+    "_running_means",
+    "_running_variances",
+)
 
 
 def build_layout(sizes, activations, bias, batch_norm=None):

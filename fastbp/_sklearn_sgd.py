@@ -1,0 +1,278 @@
+"""scikit-learn's stochastic solvers ("sgd" and "adam") on a fastbp ``Trainer``.
+
+scikit-learn's ``_fit_stochastic`` does its bookkeeping between epochs: the order of the
+examples (``sklearn.utils.shuffle`` from the estimator's random state), the learning rate
+("invscaling" counts the samples seen, "adaptive" divides it by 5 when the loss stalls), the
+stopping rule on ``tol`` and ``n_iter_no_change``, and early stopping's validation score. Here
+each epoch is one ``Trainer.fit`` call on the epoch's order of the examples, and that
+bookkeeping is the same Python as scikit-learn's, in the same order, drawing the same random
+numbers. The batches themselves run in fastbp's matrix kernel: forward pass, gradient, L2
+term added to the summed gradient and divided with it by the batch's summed sample weight,
+the optimizer's step, and each batch's loss with its L2 penalty.
+
+Imported by ``fastbp.sklearn`` only, after it has checked that scikit-learn is installed.
+"""
+
+import dataclasses
+import warnings
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle as sklearn_shuffle
+
+from fastbp.errors import DivergenceError
+from fastbp.optimizers import SGD, Adam
+from fastbp.trainer import Trainer
+
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+
+@dataclasses.dataclass
+class Run:
+    """A fit in progress: the network it trains (a copy, committed when the fit succeeds),
+    its solver, and what the estimator reports of its epochs (scikit-learn's attributes)."""
+
+    network: object
+    solver: object  # Solver, or None before the stochastic fit makes one
+    n_iter: int
+    t: int
+    loss: float | None
+    loss_curve: list
+    best_loss: float | None
+    validation_scores: list | None
+    best_validation_score: float | None
+    no_improvement_count: int
+    best_params: np.ndarray  # early stopping's best epoch, as network.params
+
+
+class Solver:
+    """scikit-learn's ``SGDOptimizer`` or ``AdamOptimizer``: a ``Trainer``, which keeps the
+    optimizer's state (velocities, moments, step count), and the learning rate.
+
+    A ``fit`` makes a new one, as scikit-learn makes a new optimizer; ``partial_fit`` keeps
+    the last one.
+    """
+
+    def __init__(self, estimator, network, regression):
+        if estimator.solver == "adam":
+            optimizer = Adam(estimator.beta_1, estimator.beta_2, estimator.epsilon)
+            self.schedule = "constant"  # Adam corrects its own step; the rate stays put
+        else:
+            momentum = float(estimator.momentum)
+            nesterov = bool(estimator.nesterovs_momentum) and momentum > 0
+            optimizer = SGD(momentum, nesterov)
+            self.schedule = estimator.learning_rate
+        self.learning_rate_init = float(estimator.learning_rate_init)
+        self.learning_rate = self.learning_rate_init
+        self.power_t = estimator.power_t
+        self.trainer = Trainer(
+            network,
+            learning_rate=self.learning_rate,
+            batch_size=1,  # set per fit
+            reduction="weighted_mean",
+            loss="squared_error" if regression else "cross_entropy",
+            shuffle=False,  # the order comes from scikit-learn's random state
+            seed=0,  # nothing is drawn: no shuffle, no dropout
+            optimizer=optimizer,
+            l2_divided=True,
+            l2_in_loss=True,
+            loss_output_mean=regression,
+        )
+
+    def moved_to(self, network):
+        """A copy of this solver, its state included, training ``network``."""
+        trainer = self.trainer
+        copy = object.__new__(Solver)
+        copy.__dict__.update(self.__dict__)
+        copy.trainer = Trainer(network, **{name: getattr(trainer, name) for name in _SETTINGS})
+        for name in ("_rng_state", "_counters"):
+            setattr(copy.trainer, name, getattr(trainer, name).copy())
+        if trainer._optimizer_state is not None:
+            copy.trainer._optimizer_state = trainer._optimizer_state.copy()
+            copy.trainer._optimizer_state_of = trainer._optimizer_state_of
+        return copy
+
+    def train_epoch(self, X, Y, sample_weight, batch_size, alpha):
+        """One epoch over the rows of ``X`` in their order; its loss, as scikit-learn's
+        ``loss_curve_`` reports it (the L2 penalty of each batch included)."""
+        trainer = self.trainer
+        trainer.learning_rate = self.learning_rate
+        trainer.batch_size = batch_size
+        trainer.l2 = alpha  # read when each batch runs, as scikit-learn reads self.alpha
+        history = trainer.fit(X, Y, epochs=1, progress=False, sample_weight=sample_weight)
+        return float(history["loss"][0])
+
+    def iteration_ends(self, time_step):
+        """scikit-learn's: "invscaling" sets the next epoch's rate from the samples seen."""
+        if self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, message, verbose):
+        """scikit-learn's: whether to stop when the loss (or score) has stalled; "adaptive"
+        divides the learning rate by 5 instead, until it is at most 1e-6."""
+        if self.schedule != "adaptive":
+            if verbose:
+                print(message + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(message + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(message + f" Setting learning rate to {self.learning_rate:f}")
+        return False
+
+
+# The Trainer settings a moved solver keeps (all of them but the network).
+_SETTINGS = (
+    "learning_rate",
+    "batch_size",
+    "reduction",
+    "loss",
+    "shuffle",
+    "seed",
+    "optimizer",
+    "l2",
+    "l2_divided",
+    "l2_in_loss",
+    "loss_output_mean",
+)
+
+
+def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incremental):
+    """scikit-learn's ``_fit_stochastic`` for ``estimator``: train ``run.network`` on ``X``
+    and the encoded targets ``Y`` (2-D, in the network's dtype) and update ``run``."""
+    regression = not is_classifier(estimator)
+    if not incremental or run.solver is None:
+        run.solver = Solver(estimator, run.network, regression)
+    if estimator.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    split = _split(estimator, X, Y, sample_weight, random_state)
+    X_train, Y_train, weights_train, validation = split
+    n_samples = X_train.shape[0]
+    batch_size = _batch_size(estimator.batch_size, n_samples)
+    sample_idx = np.arange(n_samples, dtype=int)
+    run.n_iter = 0
+    for _ in range(estimator.max_iter):
+        if estimator.shuffle:
+            sample_idx = sklearn_shuffle(sample_idx, random_state=random_state)
+            X_epoch, Y_epoch = X_train[sample_idx], Y_train[sample_idx]
+            weights = None if weights_train is None else weights_train[sample_idx]
+        else:
+            X_epoch, Y_epoch, weights = X_train, Y_train, weights_train
+        try:
+            run.loss = run.solver.train_epoch(
+                X_epoch, Y_epoch, weights, batch_size, float(estimator.alpha)
+            )
+        except DivergenceError as error:
+            raise ValueError(NON_FINITE) from error
+        run.n_iter += 1
+        run.t += n_samples
+        run.loss_curve.append(run.loss)
+        if estimator.verbose:
+            print(f"Iteration {run.n_iter:d}, loss = {run.loss:.8f}")
+        _update_no_improvement_count(estimator, run, validation)
+        run.solver.iteration_ends(run.t)
+        if run.no_improvement_count > estimator.n_iter_no_change:
+            if run.solver.trigger_stopping(_stall_message(estimator), estimator.verbose):
+                break
+            run.no_improvement_count = 0
+        if incremental:
+            break
+        if run.n_iter == estimator.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter:d}) reached and "
+                "the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+    _merge_records(run.network, run.n_iter)
+    if estimator.early_stopping:
+        run.network.params[:] = run.best_params
+
+
+def _split(estimator, X, Y, sample_weight, random_state):
+    """The training data and, with early stopping, the validation data ``(X, y, weights)``
+    (``y`` as labels for a classifier), held out as scikit-learn holds them out."""
+    if not estimator.early_stopping:
+        return X, Y, sample_weight, None
+    # Stratified for a classifier of one output (binary), as scikit-learn does: its check
+    # counts the binarized outputs, so multiclass and multilabel splits are not stratified.
+    stratify = Y if is_classifier(estimator) and Y.shape[1] == 1 else None
+    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    parts = train_test_split(
+        *arrays,
+        random_state=random_state,
+        test_size=estimator.validation_fraction,
+        stratify=stratify,
+    )
+    X_train, X_val, Y_train, Y_val = parts[:4]
+    weights_train, weights_val = parts[4:] if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of "
+            "your dataset."
+        )
+    y_val = estimator._decode(Y_val)
+    X_train, Y_train = np.ascontiguousarray(X_train), np.ascontiguousarray(Y_train)
+    return X_train, Y_train, weights_train, (X_val, y_val, weights_val)
+
+
+def _batch_size(batch_size, n_samples):
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+            stacklevel=5,
+        )
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def _update_no_improvement_count(estimator, run, validation):
+    """scikit-learn's: count the epochs without an improvement by ``tol`` of the validation
+    score (early stopping, which keeps the best epoch's parameters) or the training loss."""
+    tol = estimator.tol
+    if validation is not None:
+        score = estimator._validation_score(run.network, *validation)
+        run.validation_scores.append(score)
+        if estimator.verbose:
+            print(f"Validation score: {score:f}")
+        if score < run.best_validation_score + tol:
+            run.no_improvement_count += 1
+        else:
+            run.no_improvement_count = 0
+        if score > run.best_validation_score:
+            run.best_validation_score = score
+            run.best_params = run.network.params.copy()
+        return
+    if run.loss_curve[-1] > run.best_loss - tol:
+        run.no_improvement_count += 1
+    else:
+        run.no_improvement_count = 0
+    if run.loss_curve[-1] < run.best_loss:
+        run.best_loss = run.loss_curve[-1]
+
+
+def _stall_message(estimator):
+    what = "Validation score" if estimator.early_stopping else "Training loss"
+    return (
+        f"{what} did not improve more than tol={estimator.tol:f} for "
+        f"{estimator.n_iter_no_change:d} consecutive epochs."
+    )
+
+
+def _merge_records(network, n_epochs):
+    """One record in ``network.metadata["fits"]`` for the fit's one-epoch Trainer fits."""
+    fits = network.metadata["fits"]
+    if n_epochs == 0:
+        return
+    merged = dict(fits[-1])
+    merged["epochs"] = sum(record["epochs"] for record in fits[-n_epochs:])
+    fits[-n_epochs:] = [merged]

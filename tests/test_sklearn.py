@@ -1,0 +1,521 @@
+"""fastbp.sklearn's estimators against scikit-learn's own, fitted from the same random state.
+
+Every comparison runs scikit-learn itself: the same data, parameters and ``random_state``
+must give the same initial weights, the same epochs and so the same ``coefs_``,
+``intercepts_``, ``loss_curve_``, ``n_iter_`` and validation scores, to a relative 1e-9
+(float64; the two differ only in rounding: summation order inside BLAS and the loss).
+"""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn import neural_network
+from sklearn.exceptions import ConvergenceWarning
+
+from fastbp import load
+from fastbp.sklearn import MLPClassifier, MLPRegressor
+
+# Both libraries warn when max_iter ends a fit; the tests that count epochs compare n_iter_.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RTOL = 1e-9
+ATOL = 1e-13  # for values that cancel to about 0 (an intercept, a rounding-sized loss change)
+OURS = {"classifier": MLPClassifier, "regressor": MLPRegressor}
+THEIRS = {"classifier": neural_network.MLPClassifier, "regressor": neural_network.MLPRegressor}
+
+
+def data(kind, n_samples=53, seed=0):
+    """Features and targets of ``kind``: multiclass, binary, multilabel, regression (one
+    output) or regression2 (two)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, 5))
+    classes = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+    targets = {
+        "multiclass": classes,
+        "binary": np.where(classes > 0, "yes", "no"),
+        "multilabel": np.column_stack([classes == 0, classes == 1, X[:, 3] > 0]).astype(int),
+        "regression": X @ rng.normal(size=5) + 0.1 * rng.normal(size=n_samples),
+        "regression2": np.column_stack([X @ rng.normal(size=5), np.sin(X[:, 0])]),
+    }
+    return X, targets[kind]
+
+
+def estimator_kind(kind):
+    return "regressor" if kind.startswith("regression") else "classifier"
+
+
+def fit_both(kind, params, sample_weight=None, n_samples=53):
+    X, y = data(kind, n_samples)
+    role = estimator_kind(kind)
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+    fitted, warned = [], []
+    for library in (OURS, THEIRS):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted.append(library[role](**params).fit(X, y, **weights))
+        warned.append([(w.category, str(w.message)) for w in caught])
+    assert warned[0] == warned[1]  # the same warnings: max_iter reached, a batch_size clipped
+    return fitted
+
+
+def assert_same_fit(ours, theirs):
+    """Everything a fit reports, ours against scikit-learn's."""
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.t_ == theirs.t_
+    assert ours.n_layers_ == theirs.n_layers_ and ours.n_outputs_ == theirs.n_outputs_
+    assert ours.out_activation_ == theirs.out_activation_
+    assert len(ours.coefs_) == len(theirs.coefs_)
+    pairs = zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True)
+    for actual, expected in pairs:
+        assert actual.dtype == expected.dtype
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=RTOL)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=RTOL)
+    if theirs.best_loss_ is None:
+        assert ours.best_loss_ is None
+    else:
+        assert ours.best_loss_ == pytest.approx(theirs.best_loss_, rel=RTOL)
+    if theirs.validation_scores_ is None:
+        assert ours.validation_scores_ is None and ours.best_validation_score_ is None
+    else:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=RTOL)
+        assert ours.best_validation_score_ == pytest.approx(theirs.best_validation_score_, rel=RTOL)
+    if hasattr(theirs, "classes_"):
+        np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+
+
+BASE = {"hidden_layer_sizes": (7, 4), "random_state": 3, "max_iter": 40, "shuffle": False}
+CASES = [
+    ("multiclass", {"solver": "sgd", "learning_rate_init": 0.05}),
+    ("multiclass", {"solver": "sgd", "momentum": 0.0, "learning_rate_init": 0.1}),
+    ("binary", {"solver": "sgd", "nesterovs_momentum": False, "learning_rate_init": 0.05}),
+    ("multilabel", {"solver": "adam", "learning_rate_init": 0.01}),
+    ("regression", {"solver": "adam", "learning_rate_init": 0.01}),
+    ("regression2", {"solver": "sgd", "learning_rate_init": 0.005}),
+    # Every activation, with alpha > 0 and a short last batch (53 = 5 * 10 + 3): scikit-learn
+    # adds alpha * W to the summed gradient and divides by the batch's actual size.
+    ("multiclass", {"activation": "logistic", "alpha": 0.1, "batch_size": 10}),
+    ("regression2", {"activation": "tanh", "alpha": 1.0, "batch_size": 10, "solver": "sgd"}),
+    ("binary", {"activation": "identity", "alpha": 0.5, "batch_size": 25}),
+    ("regression", {"activation": "relu", "alpha": 0.3, "batch_size": 1, "max_iter": 5}),
+    # Schedules: invscaling counts the samples seen, adaptive divides by 5 on a stall.
+    ("multiclass", {"solver": "sgd", "learning_rate": "invscaling", "learning_rate_init": 0.5}),
+    ("regression", {"solver": "sgd", "learning_rate": "invscaling", "power_t": 0.25}),
+    (
+        "binary",
+        {"solver": "sgd", "learning_rate": "adaptive", "learning_rate_init": 0.2, "tol": 1e-2},
+    ),
+    # Stopping on tol after n_iter_no_change epochs, well before max_iter.
+    ("regression", {"tol": 0.5, "n_iter_no_change": 2, "learning_rate_init": 0.01}),
+    ("multiclass", {"tol": 1e-2, "n_iter_no_change": 3, "max_iter": 200}),
+    # Early stopping: scikit-learn's held-out split (stratified for a binary classifier) and
+    # its validation scores, accuracy or R2.
+    ("binary", {"early_stopping": True, "validation_fraction": 0.2}),
+    ("multiclass", {"early_stopping": True, "n_iter_no_change": 2}),
+    ("multilabel", {"early_stopping": True}),
+    ("regression2", {"early_stopping": True, "learning_rate_init": 0.01}),
+    # Shuffled: the order is scikit-learn's, drawn from the same random state.
+    ("multiclass", {"shuffle": True, "batch_size": 8}),
+    ("regression", {"shuffle": True, "early_stopping": True, "solver": "sgd"}),
+    # No hidden layer; several.
+    ("multiclass", {"hidden_layer_sizes": ()}),
+    ("regression", {"hidden_layer_sizes": [6, 5, 4], "learning_rate_init": 0.01}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), CASES)
+def test_the_same_training_as_scikit_learn(kind, params):
+    ours, theirs = fit_both(kind, {**BASE, **params})
+    assert_same_fit(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("multiclass", {"batch_size": 10, "alpha": 0.2}),
+        ("binary", {"solver": "sgd", "early_stopping": True, "shuffle": True}),
+        ("regression2", {"batch_size": 7, "alpha": 0.5}),
+    ],
+)
+def test_sample_weight_as_scikit_learn_weighs_the_batches(kind, params):
+    """scikit-learn multiplies each example's delta by its weight and divides each batch's
+    gradient (and alpha) by the batch's summed weight; its loss weighs each batch's weighted
+    mean by the batch's size."""
+    weights = np.random.default_rng(5).uniform(0.1, 3.0, 53)
+    ours, theirs = fit_both(kind, {**BASE, **params}, sample_weight=weights)
+    assert_same_fit(ours, theirs)
+
+
+@st.composite
+def estimator_settings(draw):
+    kind = draw(
+        st.sampled_from(["multiclass", "binary", "multilabel", "regression", "regression2"])
+    )
+    solver = draw(st.sampled_from(["sgd", "adam"]))
+    params = {
+        "hidden_layer_sizes": tuple(draw(st.lists(st.integers(1, 12), max_size=3))),
+        "activation": draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        "solver": solver,
+        "alpha": draw(st.sampled_from([0.0, 1e-4, 0.1, 1.0])),
+        "batch_size": draw(st.sampled_from(["auto", 1, 4, 10, 29])),
+        "learning_rate_init": draw(st.sampled_from([0.001, 0.01, 0.03])),
+        "max_iter": draw(st.integers(1, 15)),
+        "shuffle": draw(st.booleans()),
+        "random_state": draw(st.integers(0, 2**31 - 1)),
+        "tol": draw(st.sampled_from([0.0, 1e-4, 1e-2])),
+        "n_iter_no_change": draw(st.integers(1, 4)),
+        "early_stopping": draw(st.booleans()),
+    }
+    if solver == "sgd":
+        params["learning_rate"] = draw(st.sampled_from(["constant", "invscaling", "adaptive"]))
+        params["momentum"] = draw(st.sampled_from([0.0, 0.5, 0.9]))
+        params["nesterovs_momentum"] = draw(st.booleans())
+    else:
+        params["beta_1"] = draw(st.sampled_from([0.0, 0.9]))
+    weighted = draw(st.booleans())
+    return kind, params, weighted, draw(st.integers(12, 40))
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=estimator_settings())
+def test_drawn_settings_train_as_scikit_learn(drawn):
+    kind, params, weighted, n_samples = drawn
+    weights = np.random.default_rng(n_samples).uniform(0.2, 2.0, n_samples) if weighted else None
+    ours, theirs = fit_both(kind, params, sample_weight=weights, n_samples=n_samples)
+    assert_same_fit(ours, theirs)
+
+
+def test_initial_weights_are_scikit_learns_glorot_draws():
+    # One epoch of a learning rate so small the weights stay their draws to 1e-12.
+    for activation in ("relu", "logistic"):
+        params = {**BASE, "max_iter": 1, "learning_rate_init": 1e-12, "activation": activation}
+        ours, theirs = fit_both("multiclass", params)
+        assert_same_fit(ours, theirs)
+        # Glorot uniform: the bound sqrt(factor / (fan_in + fan_out)), factor 2 for logistic.
+        factor = 2.0 if activation == "logistic" else 6.0
+        bound = np.sqrt(factor / (5 + 7))
+        assert np.abs(ours.coefs_[0]).max() <= bound
+        assert np.abs(ours.coefs_[0]).max() > 0.9 * bound
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_continues_as_scikit_learn(solver):
+    X, y = data("multiclass")
+    params = {**BASE, "solver": solver, "learning_rate": "invscaling"}
+    ours, theirs = MLPClassifier(**params), neural_network.MLPClassifier(**params)
+    for start in range(0, 50, 10):
+        rows = slice(start, start + 10)
+        for estimator in (ours, theirs):
+            estimator.partial_fit(X[rows], y[rows], classes=[0, 1, 2])
+        assert_same_fit(ours, theirs)
+    X, y = data("regression2")
+    ours, theirs = MLPRegressor(**params), neural_network.MLPRegressor(**params)
+    for _ in range(3):
+        ours.partial_fit(X, y)
+        theirs.partial_fit(X, y)
+    assert_same_fit(ours, theirs)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_warm_start_continues_as_scikit_learn(solver):
+    params = {**BASE, "solver": solver, "warm_start": True, "max_iter": 10}
+    params["learning_rate"] = "invscaling"
+    for kind in ("multiclass", "regression"):
+        X, y = data(kind)
+        role = estimator_kind(kind)
+        ours, theirs = OURS[role](**params), THEIRS[role](**params)
+        for _ in range(3):
+            ours.fit(X, y)
+            theirs.fit(X, y)
+            assert_same_fit(ours, theirs)
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel"])
+def test_classifier_predictions_are_scikit_learns(kind):
+    ours, theirs = fit_both(kind, BASE)
+    X_new = np.random.default_rng(9).normal(size=(20, 5))
+    np.testing.assert_array_equal(ours.predict(X_new), theirs.predict(X_new))
+    np.testing.assert_allclose(ours.predict_proba(X_new), theirs.predict_proba(X_new), RTOL)
+    np.testing.assert_allclose(ours.predict_log_proba(X_new), theirs.predict_log_proba(X_new), RTOL)
+    X, y = data(kind)
+    assert ours.score(X, y) == theirs.score(X, y)
+
+
+@pytest.mark.parametrize("kind", ["regression", "regression2"])
+def test_regressor_predictions_are_scikit_learns(kind):
+    ours, theirs = fit_both(kind, BASE)
+    X, y = data(kind)
+    assert ours.predict(X).shape == theirs.predict(X).shape
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), RTOL)
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y), rel=RTOL)
+
+
+def test_float32_data_train_in_float32():
+    # scikit-learn keeps float32 data in float32 but mixes in float64 where its targets are;
+    # fastbp trains wholly in float32, so the two agree to float32's precision.
+    X, y = data("multiclass")
+    X = X.astype(np.float32)
+    ours = MLPClassifier(**BASE).fit(X, y)
+    theirs = neural_network.MLPClassifier(**BASE).fit(X, y)
+    assert ours.network_.dtype == np.float32 and ours.coefs_[0].dtype == np.float32
+    for actual, expected in zip(ours.coefs_, theirs.coefs_, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_fitted_attributes_and_the_network():
+    X, y = data("multiclass")
+    clf = MLPClassifier(**BASE).fit(X, y)
+    for name in (
+        "classes_",
+        "n_features_in_",
+        "coefs_",
+        "intercepts_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "loss_",
+        "best_loss_",
+        "loss_curve_",
+        "validation_scores_",
+        "best_validation_score_",
+        "n_iter_",
+        "t_",
+        "network_",
+    ):
+        assert hasattr(clf, name), name
+    assert clf.n_features_in_ == 5 and clf.n_layers_ == 4 and clf.n_outputs_ == 3
+    assert not hasattr(clf, "feature_names_in_")  # no names given
+    # coefs_ and intercepts_ are views into the network's parameters.
+    np.testing.assert_array_equal(clf.network_.predict(X), clf.predict_proba(X))
+    clf.coefs_[0][:] = 0.0
+    assert not clf.network_.weights[0].any()
+
+
+def test_network_saves_and_loads_with_the_same_predictions(tmp_path):
+    X, y = data("multiclass")
+    clf = MLPClassifier(**BASE).fit(X, y)
+    clf.network_.save(tmp_path / "model.npz")
+    np.testing.assert_array_equal(load(tmp_path / "model.npz").predict(X), clf.predict_proba(X))
+    # One record in the network's metadata for the whole fit.
+    assert len(clf.network_.metadata["fits"]) == 1
+    assert clf.network_.metadata["fits"][0]["epochs"] == clf.n_iter_
+
+
+def test_feature_names_are_kept_and_checked():
+    pandas = pytest.importorskip("pandas")
+    X, y = data("regression")
+    frame = pandas.DataFrame(X, columns=list("abcde"))
+    reg = MLPRegressor(**BASE).fit(frame, y)
+    np.testing.assert_array_equal(reg.feature_names_in_, list("abcde"))
+    np.testing.assert_array_equal(reg.predict(frame), reg.network_.predict(X)[:, 0])
+    with pytest.raises(ValueError, match="The feature names should match"):
+        reg.predict(frame[list("edcba")])
+
+
+def test_convergence_warning_when_max_iter_ends_the_fit():
+    X, y = data("regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+            MLPRegressor(**{**BASE, "max_iter": 3}).fit(X, y)
+
+
+def bad_input_errors(make, action):
+    """The exception type and message of ``action(estimator)`` for ours and theirs."""
+    outcomes = []
+    for library in (OURS, THEIRS):
+        estimator = make(library)
+        with pytest.raises(Exception) as raised:  # the type and message are compared below
+            action(estimator)
+        outcomes.append((type(raised.value), str(raised.value)))
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"alpha": -1.0},
+        {"hidden_layer_sizes": (3, 0)},
+        {"activation": "softplus"},
+        {"solver": "rmsprop"},
+        {"batch_size": 0},
+        {"learning_rate": "cosine"},
+        {"learning_rate_init": 0.0},
+        {"max_iter": 0},
+        {"momentum": 1.5},
+        {"validation_fraction": 1.0},
+        {"beta_1": 1.0},
+        {"epsilon": 0.0},
+        {"n_iter_no_change": 0},
+        {"shuffle": "yes"},
+    ],
+)
+def test_bad_parameters_raise_scikit_learns_errors_at_fit(params):
+    X, y = data("multiclass")
+    ours = MLPClassifier(**params)  # nothing is checked before fit
+    outcomes = bad_input_errors(
+        lambda library: library["classifier"](**params), lambda estimator: estimator.fit(X, y)
+    )
+    assert outcomes[0] == outcomes[1]
+    assert not hasattr(ours, "network_")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "nan",
+        "inf",
+        "complex",
+        "strings",
+        "one_dimensional",
+        "lengths",
+    ],
+)
+def test_bad_data_raise_scikit_learns_errors(bad):
+    X, y = data("multiclass")
+    if bad == "nan":
+        X = X.copy()
+        X[3, 2] = np.nan
+    elif bad == "inf":
+        X = X.copy()
+        X[0, 0] = np.inf
+    elif bad == "complex":
+        X = X + 1j
+    elif bad == "strings":
+        X = np.full(X.shape, "a")
+    elif bad == "one_dimensional":
+        X = X[:, 0]
+    else:
+        y = y[:-1]
+    outcomes = bad_input_errors(
+        lambda library: library["classifier"](**BASE), lambda estimator: estimator.fit(X, y)
+    )
+    assert outcomes[0] == outcomes[1]
+
+
+def test_predicting_with_the_wrong_features_or_unfitted_raises_as_scikit_learn():
+    X, y = data("multiclass")
+
+    def fitted(library):
+        return library["classifier"](**BASE).fit(X, y)
+
+    for action in (
+        lambda estimator: estimator.predict(X[:, :4]),
+        lambda estimator: estimator.predict_proba(np.full((2, 5), np.nan)),
+    ):
+        outcomes = bad_input_errors(fitted, action)
+        assert outcomes[0] == outcomes[1]
+    outcomes = bad_input_errors(
+        lambda library: library["regressor"](), lambda estimator: estimator.predict(X)
+    )
+    assert outcomes[0][0] == outcomes[1][0]  # NotFittedError, naming its own class
+    assert "MLPRegressor instance is not fitted yet" in outcomes[0][1]
+
+
+def test_partial_fit_errors_are_scikit_learns():
+    X, y = data("multiclass")
+
+    def partial(library):
+        return library["classifier"](**BASE).partial_fit(X, y, classes=[0, 1, 2])
+
+    for make, action in (
+        (lambda library: library["classifier"](**BASE), lambda e: e.partial_fit(X, y)),
+        (partial, lambda e: e.partial_fit(X, y + 1)),  # a label it has never seen
+        (partial, lambda e: e.partial_fit(X, y, classes=[0, 1])),
+        (
+            lambda library: library["classifier"](early_stopping=True),
+            lambda e: e.partial_fit(X, y, classes=[0, 1, 2]),
+        ),
+    ):
+        outcomes = bad_input_errors(make, action)
+        assert outcomes[0] == outcomes[1]
+    # lbfgs has no partial_fit: the attribute itself is refused.
+    outcomes = bad_input_errors(
+        lambda library: library["classifier"](solver="lbfgs"),
+        lambda estimator: estimator.partial_fit,
+    )
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] is AttributeError
+
+
+def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was():
+    X, y = data("multiclass")
+    clf = MLPClassifier(**{**BASE, "warm_start": True}).fit(X, y)
+    before = {name: value for name, value in vars(clf).items() if name != "network_"}
+    params = clf.network_.params.copy()
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same"):
+        clf.fit(X, y + 5)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.fit(np.full_like(X, np.nan), y)
+    # A learning rate this large diverges: scikit-learn's error, and nothing changes.
+    clf.set_params(learning_rate_init=1e12, solver="sgd")
+    X_large = X * 1e100
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        clf.fit(X_large, y)
+    assert {name: value for name, value in vars(clf).items() if name != "network_"}.keys() == (
+        before.keys()
+    )
+    np.testing.assert_array_equal(clf.network_.params, params)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.loss_curve_ == before["loss_curve_"] and clf.n_iter_ == before["n_iter_"]
+
+
+@pytest.mark.parametrize(
+    ("role", "params", "message"),
+    [
+        ("classifier", {"solver": "lbfgs"}, "solver='lbfgs' is not supported"),
+        ("regressor", {"loss": "poisson"}, "loss='poisson' is not supported"),
+        ("classifier", {"solver": "sgd", "momentum": 1.0}, "momentum must be below 1"),
+    ],
+)
+def test_what_is_not_supported_yet_says_so(role, params, message):
+    X, y = data("multiclass")
+    with pytest.raises(ValueError, match=message):
+        OURS[role](**params).fit(X, y)
+
+
+def test_negative_sample_weights_are_refused():
+    X, y = data("regression")
+    weights = np.ones(len(y))
+    weights[4] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight must be non-negative .* at row 4"):
+        MLPRegressor(**BASE).fit(X, y, sample_weight=weights)
+
+
+def test_pickle_round_trip_into_a_fresh_process_predicts_the_same(tmp_path):
+    X, y = data("multiclass")
+    clf = MLPClassifier(**{**BASE, "solver": "sgd"}).partial_fit(X, y, classes=[0, 1, 2])
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    code = (
+        "import pickle, numpy as np, pathlib\n"
+        f"folder = pathlib.Path({str(tmp_path)!r})\n"
+        "clf = pickle.loads((folder / 'model.pkl').read_bytes())\n"
+        "np.save(folder / 'proba.npy', clf.predict_proba(np.load(folder / 'X.npy')))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), clf.predict_proba(X))
+    # The copy trains on as the original does: the solver's state came along.
+    copy = pickle.loads(pickle.dumps(clf))
+    assert np.shares_memory(copy.coefs_[0], copy.network_.params)
+    for estimator in (clf, copy):
+        estimator.partial_fit(X, y)
+    np.testing.assert_array_equal(copy.network_.params, clf.network_.params)
+
+
+def test_import_without_scikit_learn_names_the_extra():
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import fastbp.sklearn\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "fastbp[sklearn]" in result.stdout and "scikit-learn" in result.stdout
