@@ -55,6 +55,13 @@ def main(argv=None):
         return _child(args, sections, workloads, peers, dtypes)
     if args.repeats < 1 or args.first_fit_repeats < 1:
         raise SystemExit("fastbp bench: --repeats and --first-fit-repeats take at least 1")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401  (before a long run, not after it)
+        except ImportError:
+            raise SystemExit(
+                'fastbp bench: --plot needs matplotlib: pip install "fastbp[plot]"'
+            ) from None
     dropped = [f"{v}={os.environ[v]}" for v in OPENBLAS_OVERRIDES if v in os.environ]
     if dropped:
         print("Unset for the benchmarks (see _pinned_environment):", ", ".join(dropped))
