@@ -16,7 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from fastbp import load
 from fastbp.sklearn import MLPClassifier, MLPRegressor
@@ -519,3 +524,56 @@ def test_import_without_scikit_learn_names_the_extra():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert "fastbp[sklearn]" in result.stdout and "scikit-learn" in result.stdout
+
+
+@parametrize_with_checks(
+    [MLPClassifier(max_iter=50, random_state=0), MLPRegressor(max_iter=50, random_state=0)]
+)
+def test_scikit_learn_estimator_checks(estimator, check):
+    # Every check passes; scikit-learn itself skips three (array API input without
+    # SCIPY_ARRAY_API set, and the classifier's decision_function, which neither has).
+    check(estimator)
+
+
+def test_pipeline_search_and_cross_validation_in_worker_processes():
+    X, y = data("multiclass", n_samples=90)
+    params = {"hidden_layer_sizes": (6,), "max_iter": 30, "random_state": 0}
+    grid = {"mlp__alpha": [1e-4, 0.1], "mlp__learning_rate_init": [0.001, 0.01]}
+    results = {}
+    for library in (OURS, THEIRS):
+        pipeline = Pipeline([("scale", StandardScaler()), ("mlp", library["classifier"](**params))])
+        search = GridSearchCV(pipeline, grid, cv=3, n_jobs=2).fit(X, y)
+        results[library is OURS] = search.cv_results_["mean_test_score"]
+    in_process = GridSearchCV(
+        Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(**params))]), grid, cv=3
+    ).fit(X, y)
+    np.testing.assert_array_equal(results[True], in_process.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(results[True], results[False])  # scikit-learn's own scores
+    randomized = RandomizedSearchCV(
+        MLPRegressor(**params),
+        {"alpha": [1e-4, 1e-3, 1e-2]},
+        n_iter=2,
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+    ).fit(*data("regression", n_samples=60))
+    assert randomized.best_estimator_.n_iter_ == 30
+    scores = cross_val_score(MLPRegressor(**params), *data("regression2"), cv=3, n_jobs=2)
+    expected = cross_val_score(neural_network.MLPRegressor(**params), *data("regression2"), cv=3)
+    np.testing.assert_allclose(scores, expected, rtol=RTOL)
+
+
+def test_clone_and_set_output():
+    reg = MLPRegressor(hidden_layer_sizes=(3,), alpha=0.5, max_iter=5, random_state=1)
+    reg.fit(*data("regression"))
+    copy = clone(reg)
+    assert copy.get_params() == reg.get_params() and not hasattr(copy, "network_")
+    pandas = pytest.importorskip("pandas")
+    X, y = data("regression")
+    frame = pandas.DataFrame(X, columns=list("abcde"))
+    pipeline = Pipeline([("scale", StandardScaler()), ("mlp", clone(reg))]).set_output(
+        transform="pandas"
+    )
+    pipeline.fit(frame, y)
+    np.testing.assert_array_equal(pipeline[-1].feature_names_in_, list("abcde"))
+    assert pipeline.predict(frame).shape == (53,)
