@@ -129,7 +129,6 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
     weighted = sample_weight.shape[0] > 0
     clip_value = settings[codes.CLIP_VALUE]
     clipping = clip_value > 0.0
-    dropping = settings[codes.DROPOUT] > 0.0
     one = params.dtype.type(1.0)
     zero = params.dtype.type(0.0)
     weighted_mean = options[codes.WEIGHTED_MEAN] != 0
@@ -186,70 +185,7 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
                     if clipping:
                         deltas[p] = min(max(deltas[p], -clip_value), clip_value)
 
-            for layer in range(last, -1, -1):
-                fan_in = layout[layer, codes.FAN_IN]
-                fan_out = layout[layer, codes.FAN_OUT]
-                weights = layout[layer, codes.WEIGHT_OFFSET]
-                inputs_at = block * layout[layer, codes.INPUT_OFFSET]
-                outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
-                delta = deltas[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
-                if layout[layer, codes.HAS_NORM]:
-                    # The deltas so far are with respect to the normalization's output y; turn
-                    # them into the pre-normalization z's, through the batch's mean and
-                    # variance: (m dzhat - sum dzhat - zhat sum(dzhat zhat)) / (m deviation).
-                    norm = layout[layer, codes.NORM_OFFSET]
-                    out = layout[layer, codes.OUTPUT_OFFSET]
-                    count = params.dtype.type(n_rows)
-                    for j in range(fan_out):
-                        scale = params[norm + j]
-                        scale_gradient = zero
-                        shift_gradient = zero
-                        total = zero
-                        projection = zero
-                        for i in range(rows):
-                            normed = norms[outputs_at + i * fan_out + j]
-                            scale_gradient += delta[i, j] * normed
-                            shift_gradient += delta[i, j]
-                            total += delta[i, j] * scale
-                            projection += delta[i, j] * scale * normed
-                        gradient[norm + j] = scale_gradient
-                        gradient[norm + fan_out + j] = shift_gradient
-                        denominator = count * deviations[out + j]
-                        for i in range(rows):
-                            normed = norms[outputs_at + i * fan_out + j]
-                            change = count * (delta[i, j] * scale) - total - normed * projection
-                            delta[i, j] = change / denominator
-                inputs = acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
-                np.dot(
-                    inputs.T,
-                    delta,
-                    gradient[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
-                )
-                if layout[layer, codes.HAS_BIAS]:
-                    bias = layout[layer, codes.BIAS_OFFSET]
-                    for j in range(fan_out):
-                        gradient[bias + j] = 0.0
-                    for i in range(rows):
-                        for j in range(fan_out):
-                            gradient[bias + j] += delta[i, j]
-                if layer > 0:
-                    propagated = deltas[inputs_at : inputs_at + rows * fan_in].reshape(
-                        (rows, fan_in)
-                    )
-                    np.dot(
-                        delta,
-                        params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)).T,
-                        propagated,
-                    )
-                    code_below = layout[layer - 1, codes.ACTIVATION]
-                    for p in range(inputs_at, inputs_at + rows * fan_in):
-                        if dropping:
-                            d = deltas[p] * derivative(raw[p], code_below) * masks[p]
-                        else:
-                            d = deltas[p] * derivative(acts[p], code_below)
-                        if clipping:
-                            d = min(max(d, -clip_value), clip_value)
-                        deltas[p] = d
+            backward_batch(params, layout, rows, block, blocks, deltas, gradient, settings)
 
             if weighted_mean:
                 divisor = batch_weight
@@ -315,6 +251,83 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
         if counters[codes.STOPPED] != 0.0:
             return epoch + 1
     return history.shape[0]
+
+
+@njit(**HELPER_OPTIONS)
+def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settings):
+    """Backpropagate the output deltas of a batch of ``rows`` (already in ``deltas``, after
+    ``forward_batch``) through every layer: the batch's summed gradient into ``gradient``,
+    each hidden layer's deltas into its block of ``deltas`` (clipped with
+    ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization)."""
+    acts, raw, masks, norms, deviations = blocks
+    last = layout.shape[0] - 1
+    n_rows = np.int64(rows)
+    clip_value = settings[codes.CLIP_VALUE]
+    clipping = clip_value > 0.0
+    dropping = settings[codes.DROPOUT] > 0.0
+    zero = params.dtype.type(0.0)
+    for layer in range(last, -1, -1):
+        fan_in = layout[layer, codes.FAN_IN]
+        fan_out = layout[layer, codes.FAN_OUT]
+        weights = layout[layer, codes.WEIGHT_OFFSET]
+        inputs_at = block * layout[layer, codes.INPUT_OFFSET]
+        outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
+        delta = deltas[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
+        if layout[layer, codes.HAS_NORM]:
+            # The deltas so far are with respect to the normalization's output y; turn
+            # them into the pre-normalization z's, through the batch's mean and
+            # variance: (m dzhat - sum dzhat - zhat sum(dzhat zhat)) / (m deviation).
+            norm = layout[layer, codes.NORM_OFFSET]
+            out = layout[layer, codes.OUTPUT_OFFSET]
+            count = params.dtype.type(n_rows)
+            for j in range(fan_out):
+                scale = params[norm + j]
+                scale_gradient = zero
+                shift_gradient = zero
+                total = zero
+                projection = zero
+                for i in range(rows):
+                    normed = norms[outputs_at + i * fan_out + j]
+                    scale_gradient += delta[i, j] * normed
+                    shift_gradient += delta[i, j]
+                    total += delta[i, j] * scale
+                    projection += delta[i, j] * scale * normed
+                gradient[norm + j] = scale_gradient
+                gradient[norm + fan_out + j] = shift_gradient
+                denominator = count * deviations[out + j]
+                for i in range(rows):
+                    normed = norms[outputs_at + i * fan_out + j]
+                    change = count * (delta[i, j] * scale) - total - normed * projection
+                    delta[i, j] = change / denominator
+        inputs = acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
+        np.dot(
+            inputs.T,
+            delta,
+            gradient[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
+        )
+        if layout[layer, codes.HAS_BIAS]:
+            bias = layout[layer, codes.BIAS_OFFSET]
+            for j in range(fan_out):
+                gradient[bias + j] = 0.0
+            for i in range(rows):
+                for j in range(fan_out):
+                    gradient[bias + j] += delta[i, j]
+        if layer > 0:
+            propagated = deltas[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
+            np.dot(
+                delta,
+                params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)).T,
+                propagated,
+            )
+            code_below = layout[layer - 1, codes.ACTIVATION]
+            for p in range(inputs_at, inputs_at + rows * fan_in):
+                if dropping:
+                    d = deltas[p] * derivative(raw[p], code_below) * masks[p]
+                else:
+                    d = deltas[p] * derivative(acts[p], code_below)
+                if clipping:
+                    d = min(max(d, -clip_value), clip_value)
+                deltas[p] = d
 
 
 @njit(**JIT_OPTIONS)
