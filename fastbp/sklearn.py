@@ -18,8 +18,11 @@ Differences from scikit-learn's:
 
 - ``sample_weight`` must be non-negative (scikit-learn accepts negative weights);
 - ``momentum`` must be below 1 with ``solver="sgd"`` (scikit-learn accepts 1);
-- sparse input, ``solver="lbfgs"`` and ``MLPRegressor(loss="poisson")`` are not supported
-  yet: they raise a ValueError that says so;
+- ``solver="lbfgs"`` minimizes the same objective with SciPy's L-BFGS-B as scikit-learn
+  does, but sees the parameters in fastbp's order: its ``loss_`` agrees with scikit-learn's
+  to about the optimizer's tolerance, not to rounding;
+- sparse input and ``MLPRegressor(loss="poisson")`` are not supported yet: they raise an
+  error that says so;
 - a fit that fails leaves the estimator as it was (scikit-learn's may be left half-fitted).
 """
 
@@ -47,7 +50,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from fastbp import _sklearn_sgd
+from fastbp import _sklearn_lbfgs, _sklearn_sgd
 from fastbp.network import Network
 
 # scikit-learn's activation names, and fastbp's for them.
@@ -99,15 +102,15 @@ class _MultilayerPerceptron(BaseEstimator):
         Y = np.ascontiguousarray(y, dtype=dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
-        _sklearn_sgd.fit_stochastic(self, run, X, Y, sample_weight, random_state, incremental)
+        if self.solver == "lbfgs":
+            _sklearn_lbfgs.fit_lbfgs(self, run, X, Y, sample_weight)
+        else:
+            _sklearn_sgd.fit_stochastic(self, run, X, Y, sample_weight, random_state, incremental)
+        if not np.isfinite(run.network.params).all():
+            raise ValueError(_sklearn_sgd.NON_FINITE)
         self._commit(run, y.shape[1])
 
     def _check_supported(self):
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is not supported by fastbp.sklearn yet; use 'adam' or 'sgd', "
-                "or scikit-learn's own estimator"
-            )
         if self.solver == "sgd" and self.momentum >= 1:
             raise ValueError(
                 f"momentum must be below 1 in fastbp.sklearn (fastbp's SGD); got {self.momentum}"
@@ -161,28 +164,34 @@ class _MultilayerPerceptron(BaseEstimator):
                 "fit a new network"
             )
         solver = getattr(self, "_solver", None)
-        scores = self.validation_scores_
+        # After an lbfgs fit, which keeps no record of epochs, a stochastic one starts one.
+        early = self.early_stopping
+        scores = getattr(self, "validation_scores_", [] if early else None)
         return _sklearn_sgd.Run(
             network=network,
             solver=None if solver is None else solver.moved_to(network),
             n_iter=self.n_iter_,
             t=self.t_,
             loss=self.loss_,
-            loss_curve=list(self.loss_curve_),
-            best_loss=self.best_loss_,
+            loss_curve=list(getattr(self, "loss_curve_", [])),
+            best_loss=getattr(self, "best_loss_", None if early else np.inf),
             validation_scores=None if scores is None else list(scores),
-            best_validation_score=self.best_validation_score_,
-            no_improvement_count=self._no_improvement_count,
-            best_params=self._best_params.copy(),
+            best_validation_score=getattr(
+                self, "best_validation_score_", -np.inf if early else None
+            ),
+            no_improvement_count=getattr(self, "_no_improvement_count", 0),
+            best_params=getattr(self, "_best_params", network.params).copy(),
         )
 
     def _commit(self, run, n_outputs):
         self.network_ = run.network
-        self._solver = run.solver
         self.n_outputs_ = n_outputs
         self.n_iter_ = run.n_iter
         self.t_ = run.t
         self.loss_ = run.loss
+        if self.solver == "lbfgs":
+            return  # scikit-learn's lbfgs keeps no record of epochs (no loss_curve_)
+        self._solver = run.solver
         self.loss_curve_ = run.loss_curve
         self.best_loss_ = run.best_loss
         self.validation_scores_ = run.validation_scores
@@ -253,7 +262,7 @@ _PARAMETERS_DOC = """
     Parameters
     ----------
     Every parameter of scikit-learn's estimator of the same name, with the same default and
-    meaning; see its documentation. ``solver="lbfgs"`` is not supported yet.
+    meaning; see its documentation.
 
     Attributes
     ----------

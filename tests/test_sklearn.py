@@ -23,7 +23,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastbp import load
+from fastbp import Network, load, reference
+from fastbp._full_batch import FullBatch
 from fastbp.sklearn import MLPClassifier, MLPRegressor
 
 # Both libraries warn when max_iter ends a fit; the tests that count epochs compare n_iter_.
@@ -471,10 +472,90 @@ def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was():
     assert clf.loss_curve_ == before["loss_curve_"] and clf.n_iter_ == before["n_iter_"]
 
 
+# lbfgs: SciPy's L-BFGS-B on the same objective. Two implementations of one L-BFGS run part
+# as their rounding differences grow (about tenfold every 20 iterations on these data, as
+# for any non-convex problem), so the cases are runs that converge or stop early enough.
+LBFGS_CASES = [
+    ("multiclass", {}),  # converges in 29 iterations
+    ("multiclass", {"alpha": 0.5}),
+    ("binary", {"activation": "tanh"}),
+    ("multilabel", {"activation": "tanh", "max_iter": 40}),
+    ("regression", {"max_iter": 60}),
+    ("regression2", {"alpha": 0.5, "max_iter": 40}),
+    ("regression", {"activation": "logistic", "max_iter": 30, "weighted": True}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), LBFGS_CASES)
+def test_lbfgs_reaches_scikit_learns_loss(kind, params):
+    params = {"solver": "lbfgs", "hidden_layer_sizes": (7,), "random_state": 0, **params}
+    weighted = params.pop("weighted", False)
+    weights = np.random.default_rng(2).uniform(0.1, 2.0, 53) if weighted else None
+    ours, theirs = fit_both(kind, params, sample_weight=weights)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_ == 0
+    assert abs(ours.loss_ - theirs.loss_) <= 1e-6 * theirs.loss_
+    for actual, expected in zip(ours.coefs_, theirs.coefs_, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-8)
+    # Like scikit-learn's, an lbfgs fit keeps no record of epochs.
+    for name in ("loss_curve_", "best_loss_", "validation_scores_"):
+        assert not hasattr(ours, name) and not hasattr(theirs, name)
+
+
+def test_lbfgs_warm_start_and_the_regressors_partial_fit_continue_as_scikit_learn():
+    params = {"solver": "lbfgs", "hidden_layer_sizes": (7,), "random_state": 0, "max_iter": 15}
+    X, y = data("regression2")
+    ours, theirs = MLPRegressor(**params), neural_network.MLPRegressor(**params)
+    for _ in range(3):
+        ours.partial_fit(X, y)
+        theirs.partial_fit(X, y)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
+    X, y = data("multiclass")
+    ours = MLPClassifier(**params, warm_start=True)
+    theirs = neural_network.MLPClassifier(**params, warm_start=True)
+    for _ in range(2):
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=2, max_size=4),
+    hidden=st.sampled_from(["sigmoid", "tanh", "relu", "identity"]),
+    output=st.sampled_from(["identity", "sigmoid", "softmax"]),
+    n_samples=st.sampled_from([1, 7, 300, 600]),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_full_batch_gradient_is_the_references(sizes, hidden, output, n_samples, weighted, seed):
+    """The full-batch kernel (in blocks of rows) against ``fastbp.reference.gradients`` on
+    the whole batch at once; 300 and 600 rows run in several blocks of 256."""
+    rng = np.random.default_rng(seed)
+    if output == "softmax" and sizes[-1] < 2:
+        sizes = [*sizes[:-1], 2]
+    net = Network(sizes, activations=[hidden] * (len(sizes) - 2) + [output], seed=seed % 2**32)
+    for bias in net.biases:
+        bias[:] = rng.uniform(-0.5, 0.5, bias.shape)
+    loss = "squared_error" if output == "identity" else "cross_entropy"
+    X = rng.normal(size=(n_samples, sizes[0]))
+    Y = rng.uniform(0, 1, (n_samples, sizes[-1]))
+    if output == "softmax":
+        Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n_samples)]
+    weights = rng.uniform(0, 2, n_samples) if weighted else None
+    total, gradient = FullBatch(net, X, Y, weights, loss)(net.params)
+    weight_grads, bias_grads, layers, _ = reference.gradients(
+        list(net.weights), list(net.biases), list(net.activations), X, Y, loss, weights
+    )
+    expected = reference.flatten(weight_grads, bias_grads, [None] * len(weight_grads))
+    np.testing.assert_allclose(gradient, expected, rtol=1e-9, atol=1e-12)
+    losses = reference.example_losses(layers[-1], Y, output, loss)
+    expected_total = np.sum(losses if weights is None else weights * losses)
+    assert total == pytest.approx(expected_total, rel=1e-12)
+
+
 @pytest.mark.parametrize(
     ("role", "params", "message"),
     [
-        ("classifier", {"solver": "lbfgs"}, "solver='lbfgs' is not supported"),
         ("regressor", {"loss": "poisson"}, "loss='poisson' is not supported"),
         ("classifier", {"solver": "sgd", "momentum": 1.0}, "momentum must be below 1"),
     ],
