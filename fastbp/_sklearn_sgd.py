@@ -57,7 +57,7 @@ class Solver:
     the last one.
     """
 
-    def __init__(self, estimator, network, regression):
+    def __init__(self, estimator, network, regression, seed):
         if estimator.solver == "adam":
             optimizer = Adam(estimator.beta_1, estimator.beta_2, estimator.epsilon)
             self.schedule = "constant"  # Adam corrects its own step; the rate stays put
@@ -76,11 +76,14 @@ class Solver:
             reduction="weighted_mean",
             loss="squared_error" if regression else "cross_entropy",
             shuffle=False,  # the order comes from scikit-learn's random state
-            seed=0,  # nothing is drawn: no shuffle, no dropout
+            seed=seed,  # of the dropout masks, if any: the order is given
             optimizer=optimizer,
             l2_divided=True,
             l2_in_loss=True,
             loss_output_mean=regression,
+            dropout=estimator.dropout,
+            clip_value=estimator.clip_value,
+            clip_norm=estimator.clip_norm,
         )
 
     def moved_to(self, network):
@@ -141,6 +144,9 @@ _SETTINGS = (
     "l2_divided",
     "l2_in_loss",
     "loss_output_mean",
+    "dropout",
+    "clip_value",
+    "clip_norm",
 )
 
 
@@ -149,7 +155,10 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
     and the encoded targets ``Y`` (2-D, in the network's dtype) and update ``run``."""
     regression = not is_classifier(estimator)
     if not incremental or run.solver is None:
-        run.solver = Solver(estimator, run.network, regression)
+        # Dropout's masks come from a seed drawn from the random state (only with dropout:
+        # it moves the random state on, so the shuffles and split are no longer scikit-learn's).
+        seed = int(random_state.randint(2**31 - 1)) if estimator.dropout > 0 else 0
+        run.solver = Solver(estimator, run.network, regression, seed)
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     split = _split(estimator, X, Y, sample_weight, random_state)

@@ -33,6 +33,7 @@ try:
     from sklearn.neural_network import MLPRegressor as _SklearnRegressor
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state, column_or_1d
+    from sklearn.utils._param_validation import Interval, StrOptions
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import (
         _check_partial_fit_first_call,
@@ -46,12 +47,22 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
         'pip install "fastbp[sklearn]"'
     ) from error
 
+from numbers import Real
 from typing import ClassVar
 
 import numpy as np
 
 from fastbp import _sklearn_lbfgs, _sklearn_sgd
 from fastbp.network import Network
+
+# fastbp's own parameters, beyond scikit-learn's; their defaults change nothing.
+_FASTBP_CONSTRAINTS = {
+    "dtype": [None, StrOptions({"float32", "float64"}), type],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_norm": ["boolean"],
+    "clip_value": [None, Interval(Real, 0, None, closed="neither")],
+    "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+}
 
 # scikit-learn's activation names, and fastbp's for them.
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -94,7 +105,8 @@ class _MultilayerPerceptron(BaseEstimator):
         layer_units = [X.shape[1], *hidden, y.shape[1]]
         random_state = check_random_state(self.random_state)
         if first_pass:
-            run = self._initialize(y, layer_units, X.dtype, random_state)
+            dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
+            run = self._initialize(y, layer_units, dtype, random_state)
         else:
             run = self._resume(layer_units)
         dtype = run.network.dtype
@@ -111,6 +123,15 @@ class _MultilayerPerceptron(BaseEstimator):
         self._commit(run, y.shape[1])
 
     def _check_supported(self):
+        if self.dtype is not None and np.dtype(self.dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
+        if self.solver == "lbfgs" and (self.batch_norm or self.dropout or self.clip_value):
+            raise ValueError(
+                "solver='lbfgs' minimizes the loss of the whole data set: it runs no "
+                "batch_norm, dropout or clip_value (clip_norm neither); use 'adam' or 'sgd'"
+            )
+        if self.solver == "lbfgs" and self.clip_norm:
+            raise ValueError("solver='lbfgs' runs no clip_norm; use 'adam' or 'sgd'")
         if self.solver == "sgd" and self.momentum >= 1:
             raise ValueError(
                 f"momentum must be below 1 in fastbp.sklearn (fastbp's SGD); got {self.momentum}"
@@ -129,6 +150,7 @@ class _MultilayerPerceptron(BaseEstimator):
             init="uniform",  # overwritten below
             seed=0,
             dtype=dtype,
+            batch_norm=bool(self.batch_norm) and len(layer_units) > 2,
         )
         # Glorot et al.'s uniform initialization, as scikit-learn draws it: each layer's
         # coefficients, then its intercepts.
@@ -262,7 +284,21 @@ _PARAMETERS_DOC = """
     Parameters
     ----------
     Every parameter of scikit-learn's estimator of the same name, with the same default and
-    meaning; see its documentation.
+    meaning; see its documentation. Then fastbp's own, whose defaults change nothing:
+
+    dtype : {{None, "float32", "float64"}}, default None
+        The precision of the network and of training; None takes ``X``'s, as scikit-learn.
+    dropout : float, default 0.0
+        Inverted dropout on the hidden layers while training (``fastbp.Trainer``'s). Its
+        masks come from a seed drawn from ``random_state``, so the shuffles and the early
+        stopping split drawn after it are no longer scikit-learn's.
+    batch_norm : bool, default False
+        Batch normalization of every hidden layer (``fastbp.Network``'s); its scales and
+        shifts are in ``network_``, beside ``coefs_`` and ``intercepts_``.
+    clip_value, clip_norm : float, optional
+        ``fastbp.Trainer``'s clipping of every delta and of each batch's gradient norm.
+
+    batch_norm, dropout and clipping are for the stochastic solvers, not lbfgs.
 
     Attributes
     ----------
@@ -290,7 +326,10 @@ class MLPClassifier(ClassifierMixin, _MultilayerPerceptron):
     True
     """
 
-    _parameter_constraints: ClassVar[dict] = dict(_SklearnClassifier._parameter_constraints)
+    _parameter_constraints: ClassVar[dict] = {
+        **_SklearnClassifier._parameter_constraints,
+        **_FASTBP_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -318,6 +357,11 @@ class MLPClassifier(ClassifierMixin, _MultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dtype=None,
+        dropout=0.0,
+        batch_norm=False,
+        clip_value=None,
+        clip_norm=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -342,6 +386,11 @@ class MLPClassifier(ClassifierMixin, _MultilayerPerceptron):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix ``X`` and targets ``y`` (class labels, or a label
@@ -483,7 +532,10 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
     True
     """
 
-    _parameter_constraints: ClassVar[dict] = dict(_SklearnRegressor._parameter_constraints)
+    _parameter_constraints: ClassVar[dict] = {
+        **_SklearnRegressor._parameter_constraints,
+        **_FASTBP_CONSTRAINTS,
+    }
 
     def __init__(
         self,
@@ -512,6 +564,11 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dtype=None,
+        dropout=0.0,
+        batch_norm=False,
+        clip_value=None,
+        clip_norm=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -537,6 +594,11 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dtype = dtype
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix ``X`` and targets ``y``.

@@ -566,6 +566,35 @@ def test_what_is_not_supported_yet_says_so(role, params, message):
         OURS[role](**params).fit(X, y)
 
 
+def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set():
+    X, y = data("multiclass")
+    params = {**BASE, "solver": "sgd", "learning_rate_init": 0.1}
+    default = MLPClassifier(**params).fit(X, y)
+    # Clipping at limits never reached runs the clipping code and changes no bit.
+    unclipped = MLPClassifier(**params, clip_value=1e300, clip_norm=1e300).fit(X, y)
+    np.testing.assert_array_equal(unclipped.network_.params, default.network_.params)
+    clipped = MLPClassifier(**params, clip_norm=1e-3).fit(X, y)
+    assert not np.allclose(clipped.network_.params, default.network_.params, rtol=1e-3)
+    # Dropout: reproducible from random_state, and off in predict.
+    dropped = [MLPClassifier(**params, dropout=0.3).fit(X, y) for _ in range(2)]
+    np.testing.assert_array_equal(dropped[0].network_.params, dropped[1].network_.params)
+    assert not np.allclose(dropped[0].network_.params, default.network_.params, rtol=1e-3)
+    np.testing.assert_array_equal(dropped[0].predict_proba(X), dropped[0].predict_proba(X))
+    # Batch normalization of the hidden layers; predict uses the running statistics.
+    normalized = MLPClassifier(**params, batch_norm=True).fit(X, y)
+    assert normalized.network_.batch_norm == (True, True, False)
+    np.testing.assert_array_equal(normalized.network_.predict(X), normalized.predict_proba(X))
+    assert normalized.score(X, y) > 0.7
+    # float32 training of float64 data.
+    single = MLPClassifier(**params, dtype="float32").fit(X, y)
+    assert single.network_.dtype == np.float32 and single.predict_proba(X).dtype == np.float32
+    np.testing.assert_allclose(single.coefs_[0], default.coefs_[0], rtol=1e-3, atol=1e-5)
+    with pytest.raises(ValueError, match="dtype must be None, float32 or float64"):
+        MLPClassifier(dtype=np.int64).fit(X, y)
+    with pytest.raises(ValueError, match="solver='lbfgs' minimizes the loss of the whole"):
+        MLPClassifier(solver="lbfgs", batch_norm=True).fit(X, y)
+
+
 def test_negative_sample_weights_are_refused():
     X, y = data("regression")
     weights = np.ones(len(y))
