@@ -7,9 +7,11 @@ must give the same initial weights, the same epochs and so the same ``coefs_``,
 """
 
 import pickle
+import re
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -687,3 +689,18 @@ def test_clone_and_set_output():
     pipeline.fit(frame, y)
     np.testing.assert_array_equal(pipeline[-1].feature_names_in_, list("abcde"))
     assert pipeline.predict(frame).shape == (53,)
+
+
+def test_the_readme_example_equals_scikit_learns_own(capsys):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## From scikit-learn") :]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    assert "from fastbp.sklearn import MLPClassifier" in code
+    fitted = []
+    theirs = code.replace("fastbp.sklearn", "sklearn.neural_network")
+    for source in (code, theirs.replace(", clf.network_", "")):
+        namespace = {}
+        exec(compile(source, "README.md (From scikit-learn)", "exec"), namespace)
+        fitted.append(namespace["clf"])
+    assert "Network(sizes=[64, 64, 10]" in capsys.readouterr().out
+    assert_same_fit(*fitted)
