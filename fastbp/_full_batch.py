@@ -3,6 +3,7 @@ Python side of ``kernels.gradient`` (scikit-learn's "lbfgs" solver calls it thro
 
 import numpy as np
 
+from fastbp import _row_blocks
 from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES
 from fastbp.kernels import codes, train_matrix
@@ -28,12 +29,11 @@ class FullBatch:
         dtype = network.dtype
         self.layout = network.layout
         self.dtype = dtype
-        self.data = Data(
-            np.ascontiguousarray(X, dtype),
-            np.ascontiguousarray(Y, dtype),
-            np.empty(0, dtype)
-            if sample_weight is None
-            else np.ascontiguousarray(sample_weight, dtype),
+        no_weights = np.empty(0, dtype)
+        self.X = X if _row_blocks.is_sparse(X) else np.ascontiguousarray(X, dtype)
+        self.Y = np.ascontiguousarray(Y, dtype)
+        self.sample_weight = (
+            no_weights if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
         )
         rows = max(1, min(BLOCK_ROWS, X.shape[0]))
         self.settings = np.zeros(codes.SETTINGS_SIZE, dtype)
@@ -48,15 +48,23 @@ class FullBatch:
         self.gradient = aligned_zeros(n_params, dtype)
 
     def __call__(self, params):
-        """The summed loss (float) and a new array of its gradient at ``params``."""
+        """The summed loss (float) and a new array of its gradient at ``params``; sparse
+        ``X`` a block of rows at a time."""
         self.params[:] = params
+        if not _row_blocks.is_sparse(self.X):
+            data = Data(self.X, self.Y, self.sample_weight)
+            loss = self._evaluate(data, self.gradient)
+            return loss, self.gradient.copy()
+        total, summed = 0.0, np.zeros_like(self.gradient)
+        weighted = self.sample_weight.shape[0] > 0
+        for start, stop, rows in _row_blocks.blocks(self.X):
+            weights = self.sample_weight[start:stop] if weighted else self.sample_weight
+            total += self._evaluate(Data(rows, self.Y[start:stop], weights), self.gradient)
+            summed += self.gradient
+        return total, summed
+
+    def _evaluate(self, data, gradient):
         loss = loss_and_gradient(
-            self.params,
-            self.layout,
-            self.data,
-            self.settings,
-            self.options,
-            self.scratch,
-            self.gradient,
+            self.params, self.layout, data, self.settings, self.options, self.scratch, gradient
         )
-        return float(loss), self.gradient.copy()
+        return float(loss)

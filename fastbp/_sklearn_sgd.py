@@ -21,6 +21,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from fastbp import _row_blocks
 from fastbp.errors import DivergenceError
 from fastbp.optimizers import SGD, Adam
 from fastbp.trainer import Trainer
@@ -106,8 +107,19 @@ class Solver:
         trainer.learning_rate = self.learning_rate
         trainer.batch_size = batch_size
         trainer.l2 = alpha  # read when each batch runs, as scikit-learn reads self.alpha
-        history = trainer.fit(X, Y, epochs=1, progress=False, sample_weight=sample_weight)
-        return float(history["loss"][0])
+        if not _row_blocks.is_sparse(X):
+            history = trainer.fit(X, Y, epochs=1, progress=False, sample_weight=sample_weight)
+            return float(history["loss"][0])
+        # Sparse X trains a block of whole batches at a time; the optimizer's state carries
+        # from one block to the next, so the epoch is the same.
+        loss_sum = 0.0
+        for start, stop, rows in _row_blocks.blocks(X, batch_size):
+            weights = None if sample_weight is None else sample_weight[start:stop]
+            history = trainer.fit(
+                rows, Y[start:stop], epochs=1, progress=False, sample_weight=weights
+            )
+            loss_sum += float(history["loss"][0]) * (stop - start)
+        return loss_sum / X.shape[0]
 
     def iteration_ends(self, time_step):
         """scikit-learn's: "invscaling" sets the next epoch's rate from the samples seen."""
@@ -168,6 +180,7 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
     sample_idx = np.arange(n_samples, dtype=int)
     shuffled = _Shuffled(X_train, Y_train, weights_train) if estimator.shuffle else None
     run.n_iter = 0
+    records = len(run.network.metadata["fits"])
     for _ in range(estimator.max_iter):
         if estimator.shuffle:
             sample_idx = _shuffle(sample_idx, random_state)
@@ -200,7 +213,7 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
                 ConvergenceWarning,
                 stacklevel=4,
             )
-    _merge_records(run.network, run.n_iter)
+    _merge_records(run.network, records, run.n_iter)
     if estimator.early_stopping:
         run.network.params[:] = run.best_params
 
@@ -219,13 +232,21 @@ class _Shuffled:
 
     def __init__(self, *arrays):
         self.sources = arrays
-        self.buffers = [None if a is None else np.empty_like(a, order="C") for a in arrays]
+        self.buffers = [
+            None if a is None or _row_blocks.is_sparse(a) else np.empty_like(a, order="C")
+            for a in arrays
+        ]
 
     def take(self, order):
+        taken = []
         for source, buffer in zip(self.sources, self.buffers, strict=True):
-            if source is not None:
-                np.take(source, order, axis=0, out=buffer)
-        return self.buffers
+            if source is None:
+                taken.append(None)
+            elif buffer is None:  # sparse: its rows in the new order, still sparse
+                taken.append(source[order])
+            else:
+                taken.append(np.take(source, order, axis=0, out=buffer))
+        return taken
 
 
 def _split(estimator, X, Y, sample_weight, random_state):
@@ -251,7 +272,9 @@ def _split(estimator, X, Y, sample_weight, random_state):
             "your dataset."
         )
     y_val = estimator._decode(Y_val)
-    X_train, Y_train = np.ascontiguousarray(X_train), np.ascontiguousarray(Y_train)
+    if not _row_blocks.is_sparse(X_train):
+        X_train = np.ascontiguousarray(X_train)
+    Y_train = np.ascontiguousarray(Y_train)
     return X_train, Y_train, weights_train, (X_val, y_val, weights_val)
 
 
@@ -299,11 +322,12 @@ def _stall_message(estimator):
     )
 
 
-def _merge_records(network, n_epochs):
-    """One record in ``network.metadata["fits"]`` for the fit's one-epoch Trainer fits."""
+def _merge_records(network, first, n_epochs):
+    """One record in ``network.metadata["fits"]`` for the fit's ``n_epochs`` epochs, in place
+    of its Trainer fits' (one an epoch, or one a block of rows), those from index ``first``."""
     fits = network.metadata["fits"]
-    if n_epochs == 0:
+    if len(fits) <= first:
         return
     merged = dict(fits[-1])
-    merged["epochs"] = sum(record["epochs"] for record in fits[-n_epochs:])
-    fits[-n_epochs:] = [merged]
+    merged["epochs"] = n_epochs
+    fits[first:] = [merged]

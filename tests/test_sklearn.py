@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
@@ -25,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastbp import Network, load, reference
+from fastbp import Network, _row_blocks, load, reference
 from fastbp._full_batch import FullBatch
 from fastbp.sklearn import MLPClassifier, MLPRegressor
 
@@ -595,6 +596,40 @@ def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set()
         MLPClassifier(dtype=np.int64).fit(X, y)
     with pytest.raises(ValueError, match="solver='lbfgs' minimizes the loss of the whole"):
         MLPClassifier(solver="lbfgs", batch_norm=True).fit(X, y)
+
+
+@pytest.mark.parametrize("block_rows", [4096, 20])
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("multiclass", {"batch_size": 10, "alpha": 0.1}),
+        ("binary", {"shuffle": True, "early_stopping": True, "solver": "sgd"}),
+        ("regression2", {"batch_size": 7, "weighted": True}),
+        ("multiclass", {"solver": "lbfgs", "max_iter": 30, "weighted": True}),
+    ],
+)
+def test_sparse_input_trains_as_scikit_learn_a_block_of_rows_at_a_time(
+    kind, params, block_rows, monkeypatch
+):
+    """CSR and CSC input, densified a block of rows at a time (20 rows: several blocks an
+    epoch, each of whole batches), against scikit-learn's fit of the same sparse matrix."""
+    monkeypatch.setattr(_row_blocks, "BLOCK_ROWS", block_rows)
+    X, y = data(kind)
+    X = np.where(np.abs(X) > 0.8, X, 0.0)  # sparse: about 40% of the entries are set
+    params = {**BASE, **params}
+    weighted = params.pop("weighted", False)
+    weights = {"sample_weight": np.linspace(0.2, 2.0, 53)} if weighted else {}
+    role = estimator_kind(kind)
+    theirs = THEIRS[role](**params).fit(scipy.sparse.csr_matrix(X), y, **weights)
+    predict = "predict" if role == "regressor" else "predict_proba"
+    for layout in (scipy.sparse.csr_matrix, scipy.sparse.csc_array):
+        ours = OURS[role](**params).fit(layout(X), y, **weights)
+        if params.get("solver") == "lbfgs":
+            assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+        else:
+            assert_same_fit(ours, theirs)
+        expected = getattr(theirs, predict)(X)
+        np.testing.assert_allclose(getattr(ours, predict)(layout(X)), expected, rtol=1e-6)
 
 
 def test_negative_sample_weights_are_refused():
