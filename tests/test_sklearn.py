@@ -739,3 +739,28 @@ def test_the_readme_example_equals_scikit_learns_own(capsys):
         fitted.append(namespace["clf"])
     assert "Network(sizes=[64, 64, 10]" in capsys.readouterr().out
     assert_same_fit(*fitted)
+
+
+def test_a_search_on_a_dask_cluster_equals_the_one_in_process():
+    """joblib's dask backend sends the search's fits to two worker processes of a local
+    Dask cluster (the ``distributed`` extra); the results are the in-process search's."""
+    import joblib
+    from distributed import Client, LocalCluster
+
+    X, y = data("multiclass", n_samples=90)
+    search = GridSearchCV(
+        MLPClassifier(hidden_layer_sizes=(6,), max_iter=20, random_state=0),
+        {"alpha": [1e-4, 0.1], "learning_rate_init": [0.001, 0.01]},
+        cv=3,
+    )
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, Client(cluster), joblib.parallel_backend("dask"):
+        on_cluster = clone(search).fit(X, y)
+    in_process = clone(search).fit(X, y)
+    for key in ("params", "mean_test_score", "std_test_score", "rank_test_score"):
+        assert list(on_cluster.cv_results_[key]) == list(in_process.cv_results_[key]), key
+    np.testing.assert_array_equal(
+        on_cluster.best_estimator_.network_.params, in_process.best_estimator_.network_.params
+    )
