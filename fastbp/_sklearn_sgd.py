@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from fastbp import _row_blocks
-from fastbp.errors import DivergenceError
+from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.optimizers import SGD, Adam
 from fastbp.trainer import Trainer
 
@@ -101,25 +101,30 @@ class Solver:
         return copy
 
     def train_epoch(self, X, Y, sample_weight, batch_size, alpha):
-        """One epoch over the rows of ``X`` in their order; its loss, as scikit-learn's
-        ``loss_curve_`` reports it (the L2 penalty of each batch included)."""
+        """One epoch over the rows of ``X`` in their order: its loss, as scikit-learn's
+        ``loss_curve_`` reports it (the L2 penalty of each batch included), and whether
+        Ctrl-C interrupted it (the loss is None when that left the epoch unfinished)."""
         trainer = self.trainer
         trainer.learning_rate = self.learning_rate
         trainer.batch_size = batch_size
         trainer.l2 = alpha  # read when each batch runs, as scikit-learn reads self.alpha
-        if not _row_blocks.is_sparse(X):
-            history = trainer.fit(X, Y, epochs=1, progress=False, sample_weight=sample_weight)
-            return float(history["loss"][0])
         # Sparse X trains a block of whole batches at a time; the optimizer's state carries
-        # from one block to the next, so the epoch is the same.
+        # from one block to the next, so the epoch is the same. Dense X is one block.
         loss_sum = 0.0
         for start, stop, rows in _row_blocks.blocks(X, batch_size):
             weights = None if sample_weight is None else sample_weight[start:stop]
-            history = trainer.fit(
-                rows, Y[start:stop], epochs=1, progress=False, sample_weight=weights
-            )
+            with warnings.catch_warnings():
+                # scikit-learn's own warning says so, once the epoch's bookkeeping is done.
+                warnings.simplefilter("ignore", FitInterruptedWarning)
+                history = trainer.fit(
+                    rows, Y[start:stop], epochs=1, progress=False, sample_weight=weights
+                )
+            if stop == X.shape[0] and start == 0:
+                return float(history["loss"][0]), history.interrupted
             loss_sum += float(history["loss"][0]) * (stop - start)
-        return loss_sum / X.shape[0]
+            if history.interrupted:
+                return (loss_sum / X.shape[0] if stop == X.shape[0] else None), True
+        return loss_sum / X.shape[0], False
 
     def iteration_ends(self, time_step):
         """scikit-learn's: "invscaling" sets the next epoch's rate from the samples seen."""
@@ -174,13 +179,25 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
     if estimator.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     split = _split(estimator, X, Y, sample_weight, random_state)
+    batch_size = _batch_size(estimator.batch_size, split[0].shape[0])
+    records = len(run.network.metadata["fits"])
+    try:
+        _epochs(estimator, run, split, batch_size, random_state, incremental)
+    except KeyboardInterrupt:
+        # scikit-learn's: Ctrl-C between two epochs keeps what was trained.
+        warnings.warn("Training interrupted by user.", stacklevel=4)
+    _merge_records(run.network, records, run.n_iter)
+    if estimator.early_stopping:
+        run.network.params[:] = run.best_params
+
+
+def _epochs(estimator, run, split, batch_size, random_state, incremental):
+    """scikit-learn's loop over the epochs, each trained by ``run.solver``."""
     X_train, Y_train, weights_train, validation = split
     n_samples = X_train.shape[0]
-    batch_size = _batch_size(estimator.batch_size, n_samples)
     sample_idx = np.arange(n_samples, dtype=int)
     shuffled = _Shuffled(X_train, Y_train, weights_train) if estimator.shuffle else None
     run.n_iter = 0
-    records = len(run.network.metadata["fits"])
     for _ in range(estimator.max_iter):
         if estimator.shuffle:
             sample_idx = _shuffle(sample_idx, random_state)
@@ -188,11 +205,14 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
         else:
             X_epoch, Y_epoch, weights = X_train, Y_train, weights_train
         try:
-            run.loss = run.solver.train_epoch(
+            loss, interrupted = run.solver.train_epoch(
                 X_epoch, Y_epoch, weights, batch_size, float(estimator.alpha)
             )
         except DivergenceError as error:
             raise ValueError(NON_FINITE) from error
+        if loss is None:  # Ctrl-C in the middle of a sparse epoch
+            raise KeyboardInterrupt
+        run.loss = loss
         run.n_iter += 1
         run.t += n_samples
         run.loss_curve.append(run.loss)
@@ -200,6 +220,8 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
             print(f"Iteration {run.n_iter:d}, loss = {run.loss:.8f}")
         _update_no_improvement_count(estimator, run, validation)
         run.solver.iteration_ends(run.t)
+        if interrupted:
+            raise KeyboardInterrupt  # after the epoch's bookkeeping, as between two epochs
         if run.no_improvement_count > estimator.n_iter_no_change:
             if run.solver.trigger_stopping(_stall_message(estimator), estimator.verbose):
                 break
@@ -211,11 +233,8 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
                 f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter:d}) reached and "
                 "the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-    _merge_records(run.network, records, run.n_iter)
-    if estimator.early_stopping:
-        run.network.params[:] = run.best_params
 
 
 def _shuffle(sample_idx, random_state):

@@ -8,8 +8,10 @@ must give the same initial weights, the same epochs and so the same ``coefs_``,
 
 import pickle
 import re
+import signal
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -764,3 +766,21 @@ def test_a_search_on_a_dask_cluster_equals_the_one_in_process():
     np.testing.assert_array_equal(
         on_cluster.best_estimator_.network_.params, in_process.best_estimator_.network_.params
     )
+
+
+def test_ctrl_c_ends_the_fit_as_scikit_learns_and_keeps_its_epochs():
+    X, y = data("multiclass", n_samples=400)
+    params = {**BASE, "max_iter": 10**6, "tol": 0.0, "n_iter_no_change": 10**6}
+    MLPClassifier(**{**params, "max_iter": 1}).fit(X, y)  # compile before the clock starts
+    handler = signal.getsignal(signal.SIGINT)
+    timer = threading.Timer(1.0, signal.raise_signal, args=(signal.SIGINT,))
+    timer.start()
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        clf = MLPClassifier(**params).fit(X, y)
+    timer.join()
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert 0 < clf.n_iter_ < 10**6 and len(clf.loss_curve_) == clf.n_iter_
+    # The model is that of a fit of exactly those epochs.
+    replay = MLPClassifier(**{**params, "max_iter": clf.n_iter_}).fit(X, y)
+    np.testing.assert_array_equal(clf.network_.params, replay.network_.params)
+    assert clf.loss_curve_ == replay.loss_curve_
