@@ -128,13 +128,12 @@ class _MultilayerPerceptron(BaseEstimator):
     def _check_supported(self):
         if self.dtype is not None and np.dtype(self.dtype) not in (np.float32, np.float64):
             raise ValueError(f"dtype must be None, float32 or float64; got {self.dtype!r}")
-        if self.solver == "lbfgs" and (self.batch_norm or self.dropout or self.clip_value):
+        batch_features = (self.batch_norm, self.dropout, self.clip_value, self.clip_norm)
+        if self.solver == "lbfgs" and any(batch_features):
             raise ValueError(
-                "solver='lbfgs' minimizes the loss of the whole data set: it runs no "
-                "batch_norm, dropout or clip_value (clip_norm neither); use 'adam' or 'sgd'"
+                "solver='lbfgs' minimizes the loss of the whole data set and runs no "
+                "batch_norm, dropout, clip_value or clip_norm; use 'adam' or 'sgd'"
             )
-        if self.solver == "lbfgs" and self.clip_norm:
-            raise ValueError("solver='lbfgs' runs no clip_norm; use 'adam' or 'sgd'")
         if self.solver == "sgd" and self.momentum >= 1:
             raise ValueError(
                 f"momentum must be below 1 in fastbp.sklearn (fastbp's SGD); got {self.momentum}"
@@ -189,9 +188,15 @@ class _MultilayerPerceptron(BaseEstimator):
                 "fit a new network"
             )
         solver = getattr(self, "_solver", None)
-        # After an lbfgs fit, which keeps no record of epochs, a stochastic one starts one.
-        early = self.early_stopping
-        scores = getattr(self, "validation_scores_", [] if early else None)
+        # A record the last fit did not keep starts afresh: after lbfgs (which keeps none),
+        # or with early stopping turned on or off since (scikit-learn's fails there).
+        scores, best_score, best_loss = None, None, getattr(self, "best_loss_", None)
+        if best_loss is None:
+            best_loss = np.inf
+        if self.early_stopping:
+            scores = list(getattr(self, "validation_scores_", None) or [])
+            best_score = getattr(self, "best_validation_score_", None)
+            best_score, best_loss = (-np.inf if best_score is None else best_score), None
         return _sklearn_sgd.Run(
             network=network,
             solver=None if solver is None else solver.moved_to(network),
@@ -199,11 +204,9 @@ class _MultilayerPerceptron(BaseEstimator):
             t=self.t_,
             loss=self.loss_,
             loss_curve=list(getattr(self, "loss_curve_", [])),
-            best_loss=getattr(self, "best_loss_", None if early else np.inf),
-            validation_scores=None if scores is None else list(scores),
-            best_validation_score=getattr(
-                self, "best_validation_score_", -np.inf if early else None
-            ),
+            best_loss=best_loss,
+            validation_scores=scores,
+            best_validation_score=best_score,
             no_improvement_count=getattr(self, "_no_improvement_count", 0),
             best_params=getattr(self, "_best_params", network.params).copy(),
         )

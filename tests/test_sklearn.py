@@ -784,3 +784,15 @@ def test_ctrl_c_ends_the_fit_as_scikit_learns_and_keeps_its_epochs():
     replay = MLPClassifier(**{**params, "max_iter": clf.n_iter_}).fit(X, y)
     np.testing.assert_array_equal(clf.network_.params, replay.network_.params)
     assert clf.loss_curve_ == replay.loss_curve_
+
+
+def test_warm_start_may_turn_early_stopping_on_and_off():
+    # scikit-learn's fails on the second fit (its record of the first has no place for the
+    # other rule); here the record the new rule needs starts afresh.
+    X, y = data("binary")
+    clf = MLPClassifier(**{**BASE, "warm_start": True, "max_iter": 5}).fit(X, y)
+    clf.set_params(early_stopping=True).fit(X, y)
+    assert len(clf.validation_scores_) == 5 and clf.best_loss_ is None
+    clf.set_params(early_stopping=False).fit(X, y)
+    assert clf.validation_scores_ is None and clf.best_loss_ == min(clf.loss_curve_[-5:])
+    assert len(clf.loss_curve_) == 15
