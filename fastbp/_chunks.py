@@ -70,37 +70,50 @@ def run(train_chunk, state, epochs, columns, n_samples, on_chunk=None, every=1):
     ``on_chunk(done, history)`` is called after each chunk with the rows so far: it returns
     True to stop.
     """
+    with _deferred_interrupt() as interrupt:
+        outcome = _chunks(
+            train_chunk, state, epochs, columns, n_samples, on_chunk, every, interrupt
+        )
+        if interrupt.is_set():
+            # Ctrl-C during the last chunk's bookkeeping, after the loop's look: answered here;
+            # one that comes later still is delivered on the way out.
+            interrupt.clear()
+            outcome.interrupted = True
+    return outcome
+
+
+def _chunks(train_chunk, state, epochs, columns, n_samples, on_chunk, every, interrupt):
+    """``run``'s loop, with Ctrl-C deferred to the event ``interrupt``."""
     table = HistoryTable(columns)
     done = 0
     chunk = max(1, -(-FIRST_CHUNK_VISITS // n_samples))
-    with _deferred_interrupt() as interrupt:
-        while done < epochs:
-            next_multiple = (done // every + 1) * every
-            start, stop = done, min(done + chunk, next_multiple, epochs)
-            before = [array.copy() for array in state]
-            started = time.perf_counter()
-            trained = int(train_chunk(table.rows(start, stop), CHECK_EVERY))
-            elapsed = time.perf_counter() - started
-            if state.counters[codes.STOPPED] != 0:
-                return Outcome(start + trained, table.head(start + trained), stopped=True)
-            if trained < stop - start:
-                # The kernel noticed at epoch ``trained``; the parameters may have gone
-                # non-finite up to CHECK_EVERY epochs before. Kernels are deterministic, so a
-                # replay checking every epoch finds the first, then one more rewinds to it.
-                _restore(state, before)
-                first = int(train_chunk(table.rows(start, start + trained + 1), 1))
-                divergence = _diagnose(table.head(start + first + 1), state.params)
-                _restore(state, before)
-                if first and train_chunk(table.rows(start, start + first), 1) != first:
-                    raise RuntimeError("replaying the finite epochs of a chunk diverged")
-                return Outcome(start + first, table.head(start + first), divergence=divergence)
-            done = stop
-            if on_chunk is not None and on_chunk(done, table.head(done)):
-                return Outcome(done, table.head(done), stopped=True)
-            if interrupt.is_set():
-                return Outcome(done, table.head(done), interrupted=True)
-            per_epoch = elapsed / trained
-            chunk = max(1, min(MAX_GROWTH * trained, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
+    while done < epochs:
+        next_multiple = (done // every + 1) * every
+        start, stop = done, min(done + chunk, next_multiple, epochs)
+        before = [array.copy() for array in state]
+        started = time.perf_counter()
+        trained = int(train_chunk(table.rows(start, stop), CHECK_EVERY))
+        elapsed = time.perf_counter() - started
+        if state.counters[codes.STOPPED] != 0:
+            return Outcome(start + trained, table.head(start + trained), stopped=True)
+        if trained < stop - start:
+            # The kernel noticed at epoch ``trained``; the parameters may have gone
+            # non-finite up to CHECK_EVERY epochs before. Kernels are deterministic, so a
+            # replay checking every epoch finds the first, then one more rewinds to it.
+            _restore(state, before)
+            first = int(train_chunk(table.rows(start, start + trained + 1), 1))
+            divergence = _diagnose(table.head(start + first + 1), state.params)
+            _restore(state, before)
+            if first and train_chunk(table.rows(start, start + first), 1) != first:
+                raise RuntimeError("replaying the finite epochs of a chunk diverged")
+            return Outcome(start + first, table.head(start + first), divergence=divergence)
+        done = stop
+        if on_chunk is not None and on_chunk(done, table.head(done)):
+            return Outcome(done, table.head(done), stopped=True)
+        if interrupt.is_set():
+            return Outcome(done, table.head(done), interrupted=True)
+        per_epoch = elapsed / trained
+        chunk = max(1, min(MAX_GROWTH * trained, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
     return Outcome(done, table.head(done))
 
 
@@ -135,3 +148,8 @@ def _deferred_interrupt():
         yield event
     finally:
         signal.signal(signal.SIGINT, previous)
+        if event.is_set():
+            # Ctrl-C came after the run's last look at the event: give it to the handler it
+            # would have reached, rather than drop it (a loop of short fits, as
+            # fastbp.sklearn's epochs, would otherwise go on).
+            signal.raise_signal(signal.SIGINT)

@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastbp import Network, _row_blocks, load, reference
+from fastbp import FitInterruptedWarning, Network, Trainer, _chunks, _row_blocks, load, reference
 from fastbp._full_batch import FullBatch
 from fastbp.sklearn import MLPClassifier, MLPRegressor
 
@@ -770,16 +770,21 @@ def test_a_search_on_a_dask_cluster_equals_the_one_in_process():
 
 def test_ctrl_c_ends_the_fit_as_scikit_learns_and_keeps_its_epochs():
     X, y = data("multiclass", n_samples=400)
-    params = {**BASE, "max_iter": 10**6, "tol": 0.0, "n_iter_no_change": 10**6}
+    params = {**BASE, "max_iter": 100_000, "tol": 0.0, "n_iter_no_change": 10**6}
     MLPClassifier(**{**params, "max_iter": 1}).fit(X, y)  # compile before the clock starts
-    handler = signal.getsignal(signal.SIGINT)
-    timer = threading.Timer(1.0, signal.raise_signal, args=(signal.SIGINT,))
-    timer.start()
-    with pytest.warns(UserWarning, match="Training interrupted by user."):
-        clf = MLPClassifier(**params).fit(X, y)
-    timer.join()
-    assert signal.getsignal(signal.SIGINT) is handler
-    assert 0 < clf.n_iter_ < 10**6 and len(clf.loss_curve_) == clf.n_iter_
+    # Ctrl-C as on a terminal, where it raises KeyboardInterrupt between the kernel's calls
+    # (a background job of a shell without job control ignores SIGINT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer = threading.Timer(1.0, signal.raise_signal, args=(signal.SIGINT,))
+        timer.start()
+        with pytest.warns(UserWarning, match="Training interrupted by user."):
+            clf = MLPClassifier(**params).fit(X, y)
+        timer.join()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert 0 < clf.n_iter_ < 100_000 and len(clf.loss_curve_) == clf.n_iter_
     # The model is that of a fit of exactly those epochs.
     replay = MLPClassifier(**{**params, "max_iter": clf.n_iter_}).fit(X, y)
     np.testing.assert_array_equal(clf.network_.params, replay.network_.params)
@@ -796,3 +801,26 @@ def test_warm_start_may_turn_early_stopping_on_and_off():
     clf.set_params(early_stopping=False).fit(X, y)
     assert clf.validation_scores_ is None and clf.best_loss_ == min(clf.loss_curve_[-5:])
     assert len(clf.loss_curve_) == 15
+
+
+def test_a_ctrl_c_late_in_a_trainer_fit_is_answered_or_delivered_never_dropped():
+    """What the estimators' Ctrl-C relies on, one Trainer.fit an epoch: a Ctrl-C that comes
+    after the chunk loop's last look at it is still answered (the outcome says interrupted)
+    or, after the deferral ends, delivered to the handler it would have reached."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        net = Network([3, 2, 1], seed=0)
+        trainer = Trainer(net, learning_rate=0.01, seed=0, kernel="matrix")
+        trainer.fit(np.ones((4, 3)), np.ones(4))  # compile
+
+        def stop_on_ctrl_c(epoch, history):
+            signal.raise_signal(signal.SIGINT)  # pressed while the callback ran
+            return True  # and the callback ends the fit: the stopped path
+
+        with pytest.warns(FitInterruptedWarning):
+            history = trainer.fit(np.ones((4, 3)), np.ones(4), epochs=3, callbacks=stop_on_ctrl_c)
+        assert history.stopped and history.interrupted
+        with pytest.raises(KeyboardInterrupt), _chunks._deferred_interrupt():
+            signal.raise_signal(signal.SIGINT)  # deferred, then delivered on the way out
+    finally:
+        signal.signal(signal.SIGINT, previous)
