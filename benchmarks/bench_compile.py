@@ -25,7 +25,11 @@ class FirstFit:
         self.directory = tempfile.mkdtemp(prefix="fastbp-asv-cache-")
         if cache == "warm":
             code = child_code(case, self.directory, report=False)
-            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            # Run beside the cache, not in a source checkout, whose fastbp/ (without its
+            # kernels, which install as fastbp.kernels) would shadow the installed package.
+            subprocess.run(
+                [sys.executable, "-c", code], check=True, capture_output=True, cwd=self.directory
+            )
 
     def timeraw_first_fit(self, case, cache):
         if cache == "warm":

@@ -61,7 +61,13 @@ def feature_configurations(draw):
     config["restore_best"] = draw(st.booleans())
     n, batch = config["n_samples"], config["batch_size"]
     batch = n if batch is None else min(batch, n)
-    normalizable = len(config["sizes"]) > 2 and batch >= 2 and n % batch != 1
+    # Batches of 3 or more, the last one too: normalizing 2 values gives +-1 whatever they
+    # are (up to the variance's epsilon), so the loss is nearly invariant to everything
+    # before the layer and those gradients are rounding noise of O(epsilon) terms that cancel
+    # (a case drawn in CI: 1.1e-8 relative on a weight between two normalized layers, with
+    # this kernel bit for bit the same as before). Batch size 2 still runs, in the tests
+    # that check it is accepted.
+    normalizable = len(config["sizes"]) > 2 and batch >= 3 and n % batch not in (1, 2)
     # Not with RPROP: batch normalization makes the loss invariant to the bias before it and
     # to the scale of the weights into it, so some gradients (the bias's; a single input's
     # weight) are exactly 0 in exact arithmetic. Their computed sign is rounding, which RPROP
