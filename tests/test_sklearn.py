@@ -653,7 +653,7 @@ def test_pickle_round_trip_into_a_fresh_process_predicts_the_same(tmp_path):
         "clf = pickle.loads((folder / 'model.pkl').read_bytes())\n"
         "np.save(folder / 'proba.npy', clf.predict_proba(np.load(folder / 'X.npy')))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300, cwd=tmp_path)
     np.testing.assert_array_equal(np.load(tmp_path / "proba.npy"), clf.predict_proba(X))
     # The copy trains on as the original does: the solver's state came along.
     copy = pickle.loads(pickle.dumps(clf))
@@ -663,14 +663,21 @@ def test_pickle_round_trip_into_a_fresh_process_predicts_the_same(tmp_path):
     np.testing.assert_array_equal(copy.network_.params, clf.network_.params)
 
 
-def test_import_without_scikit_learn_names_the_extra():
+def test_import_without_scikit_learn_names_the_extra(tmp_path):
+    # Run outside the checkout: its fastbp/ (without the kernels) would shadow the installed
+    # package.
     code = (
         "import sys; sys.modules['sklearn'] = None\n"
         "try:\n    import fastbp.sklearn\n"
         "except ImportError as error:\n    print(error)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert "fastbp[sklearn]" in result.stdout and "scikit-learn" in result.stdout
 
