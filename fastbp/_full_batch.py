@@ -1,5 +1,7 @@
-"""The loss and gradient of a network over a whole data set, at any parameter vector: the
-Python side of ``kernels.gradient`` (scikit-learn's "lbfgs" solver calls it through SciPy)."""
+"""A network over a whole data set through BLAS, a block of rows at a time: its outputs
+(``predict``, the Python side of ``kernels.predict_matrix``), and its loss and gradient at any
+parameter vector (``FullBatch``, of ``kernels.gradient``; scikit-learn's "lbfgs" solver
+calls it through SciPy)."""
 
 import numpy as np
 
@@ -8,6 +10,7 @@ from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES
 from fastbp.kernels import codes, train_matrix
 from fastbp.kernels.gradient import loss_and_gradient
+from fastbp.kernels.predict_matrix import predict_matrix
 from fastbp.kernels.state import Data
 from fastbp.network import activation_width
 
@@ -68,3 +71,31 @@ class FullBatch:
             self.params, self.layout, data, self.settings, self.options, self.scratch, gradient
         )
         return float(loss)
+
+
+def predict(network, X):
+    """``network.predict(X)`` for a 2-D ``X`` of the network's inputs (dense, or sparse a
+    block of rows at a time), each layer of a block of rows one BLAS call: equal to it to
+    rounding, and several times faster on wide layers (no input scaling: the estimators'
+    networks have none)."""
+    if network.scaling is not None:
+        return network.predict(X)
+    dtype = network.dtype
+    out = np.empty((X.shape[0], network.n_outputs), dtype)
+    rows = max(1, min(BLOCK_ROWS, X.shape[0]))
+    acts = aligned_zeros(rows * activation_width(network.layout), dtype)
+    settings = np.zeros(codes.SETTINGS_SIZE, dtype)
+    settings[codes.NORM_EPSILON] = network.norm_epsilon
+    for start, stop, block in _row_blocks.blocks(X):
+        block = network.inputs(block)
+        predict_matrix(
+            network.params,
+            network.layout,
+            block,
+            network.statistics,
+            settings,
+            rows,
+            acts,
+            out[start:stop],
+        )
+    return out

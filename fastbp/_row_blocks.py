@@ -24,13 +24,3 @@ def blocks(X, multiple=1):
     for start in range(0, n_rows, size):
         stop = min(start + size, n_rows)
         yield start, stop, np.ascontiguousarray(X[start:stop].toarray())
-
-
-def predict(network, X):
-    """``network.predict(X)``, a block of rows at a time for sparse ``X``."""
-    if not is_sparse(X):
-        return network.predict(X)
-    parts = [network.predict(rows) for _, _, rows in blocks(X)]
-    if not parts:
-        return network.predict(np.empty((0, X.shape[1])))
-    return np.concatenate(parts)

@@ -382,6 +382,8 @@ class Network:
         params = aligned_zeros(self._params.size, self._dtype)
         params[:] = self._params
         self._params = params
+        self._statistics = np.array(self._statistics)  # writable, even from a read-only map
+        self._layout = np.array(self._layout)
         self._layout.flags.writeable = False
         self._make_views()
         self._fit_lock = threading.Lock()

@@ -52,7 +52,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from fastbp import _row_blocks, _sklearn_lbfgs, _sklearn_sgd
+from fastbp import _full_batch, _row_blocks, _sklearn_lbfgs, _sklearn_sgd
 from fastbp.network import Network
 
 # fastbp's own parameters, beyond scikit-learn's; their defaults change nothing.
@@ -250,7 +250,7 @@ class _MultilayerPerceptron(BaseEstimator):
         ``_forward_pass_fast``."""
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        return _row_blocks.predict(self.network_ if network is None else network, X)
+        return _full_batch.predict(self.network_ if network is None else network, X)
 
     def _validation_score(self, network, X, y, sample_weight):
         """scikit-learn's ``_score_with_function`` with ``network``'s predictions."""

@@ -28,7 +28,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastbp import FitInterruptedWarning, Network, Trainer, _chunks, _row_blocks, load, reference
+from fastbp import (
+    FitInterruptedWarning,
+    Network,
+    Trainer,
+    _chunks,
+    _full_batch,
+    _row_blocks,
+    load,
+    reference,
+)
 from fastbp._full_batch import FullBatch
 from fastbp.sklearn import MLPClassifier, MLPRegressor
 
@@ -303,7 +312,7 @@ def test_fitted_attributes_and_the_network():
     assert clf.n_features_in_ == 5 and clf.n_layers_ == 4 and clf.n_outputs_ == 3
     assert not hasattr(clf, "feature_names_in_")  # no names given
     # coefs_ and intercepts_ are views into the network's parameters.
-    np.testing.assert_array_equal(clf.network_.predict(X), clf.predict_proba(X))
+    np.testing.assert_allclose(clf.network_.predict(X), clf.predict_proba(X), rtol=1e-12)
     clf.coefs_[0][:] = 0.0
     assert not clf.network_.weights[0].any()
 
@@ -312,7 +321,9 @@ def test_network_saves_and_loads_with_the_same_predictions(tmp_path):
     X, y = data("multiclass")
     clf = MLPClassifier(**BASE).fit(X, y)
     clf.network_.save(tmp_path / "model.npz")
-    np.testing.assert_array_equal(load(tmp_path / "model.npz").predict(X), clf.predict_proba(X))
+    loaded = load(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.params, clf.network_.params)
+    np.testing.assert_array_equal(loaded.predict(X), clf.network_.predict(X))
     # One record in the network's metadata for the whole fit.
     assert len(clf.network_.metadata["fits"]) == 1
     assert clf.network_.metadata["fits"][0]["epochs"] == clf.n_iter_
@@ -324,7 +335,7 @@ def test_feature_names_are_kept_and_checked():
     frame = pandas.DataFrame(X, columns=list("abcde"))
     reg = MLPRegressor(**BASE).fit(frame, y)
     np.testing.assert_array_equal(reg.feature_names_in_, list("abcde"))
-    np.testing.assert_array_equal(reg.predict(frame), reg.network_.predict(X)[:, 0])
+    np.testing.assert_allclose(reg.predict(frame), reg.network_.predict(X)[:, 0], rtol=1e-12)
     with pytest.raises(ValueError, match="The feature names should match"):
         reg.predict(frame[list("edcba")])
 
@@ -558,6 +569,40 @@ def test_full_batch_gradient_is_the_references(sizes, hidden, output, n_samples,
     assert total == pytest.approx(expected_total, rel=1e-12)
 
 
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+    hidden=st.sampled_from(["sigmoid", "tanh", "relu", "identity"]),
+    output=st.sampled_from(["identity", "sigmoid", "softmax", "tanh"]),
+    batch_norm=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    n_rows=st.sampled_from([1, 5, 300, 700]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_blas_predict_is_network_predict(sizes, hidden, output, batch_norm, dtype, n_rows, seed):
+    """The estimators' forward pass (a block of 256 rows, a BLAS call per layer) against
+    ``Network.predict`` (row by row): to rounding, batch normalization's running statistics
+    included, dense or sparse."""
+    rng = np.random.default_rng(seed)
+    if output == "softmax" and sizes[-1] < 2:
+        sizes = [*sizes[:-1], 2]
+    normalized = batch_norm and len(sizes) > 2
+    activations = [hidden] * (len(sizes) - 2) + [output]
+    net = Network(sizes, activations=activations, seed=seed, dtype=dtype, batch_norm=normalized)
+    net.params[:] = rng.uniform(-1, 1, net.params.size)
+    net.statistics[:] = rng.uniform(0.5, 1.5, net.statistics.size)
+    X = rng.normal(size=(n_rows, sizes[0]))
+    expected = net.predict(X)
+    tolerance = (
+        {"rtol": 1e-12, "atol": 1e-13} if dtype == np.float64 else {"rtol": 2e-5, "atol": 1e-6}
+    )
+    np.testing.assert_allclose(_full_batch.predict(net, X), expected, **tolerance)
+    sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    np.testing.assert_allclose(
+        _full_batch.predict(net, sparse), net.predict(sparse.toarray()), **tolerance
+    )
+
+
 @pytest.mark.parametrize(
     ("role", "params", "message"),
     [
@@ -588,7 +633,8 @@ def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set()
     # Batch normalization of the hidden layers; predict uses the running statistics.
     normalized = MLPClassifier(**params, batch_norm=True).fit(X, y)
     assert normalized.network_.batch_norm == (True, True, False)
-    np.testing.assert_array_equal(normalized.network_.predict(X), normalized.predict_proba(X))
+    expected = normalized.network_.predict(X)
+    np.testing.assert_allclose(normalized.predict_proba(X), expected, rtol=1e-12)
     assert normalized.score(X, y) > 0.7
     # float32 training of float64 data.
     single = MLPClassifier(**params, dtype="float32").fit(X, y)
