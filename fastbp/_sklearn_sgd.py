@@ -196,12 +196,11 @@ def _epochs(estimator, run, split, batch_size, random_state, incremental):
     X_train, Y_train, weights_train, validation = split
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
-    shuffled = _Shuffled(X_train, Y_train, weights_train) if estimator.shuffle else None
     run.n_iter = 0
     for _ in range(estimator.max_iter):
         if estimator.shuffle:
             sample_idx = _shuffle(sample_idx, random_state)
-            X_epoch, Y_epoch, weights = shuffled.take(sample_idx)
+            X_epoch, Y_epoch, weights = _in_order(sample_idx, X_train, Y_train, weights_train)
         else:
             X_epoch, Y_epoch, weights = X_train, Y_train, weights_train
         try:
@@ -246,26 +245,13 @@ def _shuffle(sample_idx, random_state):
     return sample_idx[indices]
 
 
-class _Shuffled:
-    """Buffers the epochs' shuffled copies of the training data are taken into."""
-
-    def __init__(self, *arrays):
-        self.sources = arrays
-        self.buffers = [
-            None if a is None or _row_blocks.is_sparse(a) else np.empty_like(a, order="C")
-            for a in arrays
-        ]
-
-    def take(self, order):
-        taken = []
-        for source, buffer in zip(self.sources, self.buffers, strict=True):
-            if source is None:
-                taken.append(None)
-            elif buffer is None:  # sparse: its rows in the new order, still sparse
-                taken.append(source[order])
-            else:
-                taken.append(np.take(source, order, axis=0, out=buffer))
-        return taken
+def _in_order(order, *arrays):
+    """Copies of ``arrays`` (None stays None) with their rows in ``order``. Fresh arrays: on
+    9000 rows of 784 inputs, ``np.take`` into a preallocated one took twice as long."""
+    return [
+        None if a is None else a[order] if _row_blocks.is_sparse(a) else np.take(a, order, axis=0)
+        for a in arrays
+    ]
 
 
 def _split(estimator, X, Y, sample_weight, random_state):
