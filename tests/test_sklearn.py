@@ -808,8 +808,10 @@ def test_a_search_on_a_dask_cluster_equals_the_one_in_process():
         {"alpha": [1e-4, 0.1], "learning_rate_init": [0.001, 0.01]},
         cv=3,
     )
+    # The dashboard on a free port: its default, 8787, may be taken (another cluster), and
+    # dashboard_address=None still tries it, with a warning.
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with cluster, Client(cluster), joblib.parallel_backend("dask"):
         on_cluster = clone(search).fit(X, y)
