@@ -24,6 +24,7 @@ from fastbp.kernels import codes
 CHUNK_SECONDS = 0.2
 FIRST_CHUNK_VISITS = 1 << 14  # example visits in the first chunk, before the rate is known
 MAX_GROWTH = 16  # a chunk is at most this many times longer than the one before
+PREALLOCATED_ROWS = 1 << 20  # a history of up to this many epochs is allocated whole
 CHECK_EVERY = 16  # epochs between the kernels' scans of the parameters for non-finite values
 
 
@@ -44,8 +45,10 @@ class HistoryTable:
     than early stopping lets it train (``epochs=10**12, patience=10``), so the table holds
     only those run so far, doubling its capacity as it fills."""
 
-    def __init__(self, columns):
-        self._rows = np.zeros((0, columns))
+    def __init__(self, columns, expected=0):
+        # Room for ``expected`` rows from the start: growing a table that the kernel then
+        # fills touches its memory twice.
+        self._rows = np.zeros((expected, columns))
 
     def rows(self, start, stop):
         """Rows ``start:stop`` for a kernel to write, growing the table to hold them."""
@@ -84,7 +87,7 @@ def run(train_chunk, state, epochs, columns, n_samples, on_chunk=None, every=1):
 
 def _chunks(train_chunk, state, epochs, columns, n_samples, on_chunk, every, interrupt):
     """``run``'s loop, with Ctrl-C deferred to the event ``interrupt``."""
-    table = HistoryTable(columns)
+    table = HistoryTable(columns, min(epochs, PREALLOCATED_ROWS))
     done = 0
     chunk = max(1, -(-FIRST_CHUNK_VISITS // n_samples))
     while done < epochs:
