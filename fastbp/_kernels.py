@@ -1,28 +1,34 @@
 """The kernel paths, what each runs, and which one a fit takes.
 
-Each path declares, next to its code in ``fastbp.kernels``, the training features it runs
-beyond plain SGD (``RUNS``, names as ``fastbp._settings`` and ``fastbp._plan`` list them) and
-the scratch it needs (``scratch_size``). Every path is called with one signature (see
-``kernels.state``). A fit takes the fastest path whose features cover the fit's:
+Every path's kernel is written out by ``kernels.skeleton`` for the features a fit uses, from
+one epoch skeleton and the path's layer routines, and compiled (or loaded from Numba's disk
+cache) on first use. Each path declares, next to its routines in ``fastbp.kernels``, the
+training features it runs beyond plain SGD (``RUNS``, names as ``fastbp._settings`` and
+``fastbp._plan`` list them) and the scratch it needs (``scratch_size``). Every path is
+called with one signature (see ``kernels.state``). A fit takes the fastest path whose
+features cover the fit's:
 
-- unrolled: compiled for a tiny network's exact shape (at most ``unrolled.MAX_WEIGHTS``
-  weights, no softmax), 2-5x faster on 3-4-1 nets. It compiles once per shape, about as long
-  as the generic kernel compiles once in all (seconds; both are cached on disk), so it pays
-  only on fits of at least ``UNROLL_MIN_EXAMPLES`` example visits: a shorter one takes the
-  generic kernel under 20 ms. It runs momentum, Nesterov and L2.
-- matrix: one BLAS call per layer and batch, the fastest for batches of at least
-  ``MATRIX_MIN_BATCH`` on a network with a layer of at least ``MATRIX_MIN_WEIGHTS`` weights.
-  It runs every feature, and so takes every fit with one the others lack.
-- generic: loops over the units, for everything else; plain SGD.
+- unrolled (``kernels.unrolled``): layers written out for a tiny network's exact shape (at
+  most ``unrolled.MAX_WEIGHTS`` weights, no softmax), 2-5x faster on 3-4-1 nets. It compiles
+  once per shape and fit, about as long as a loop kernel, so it pays only on fits of at least
+  ``UNROLL_MIN_EXAMPLES`` example visits: a shorter one takes the generic kernel. It runs
+  the generic path's features but norm clipping, dropout and L2 in the loss.
+- matrix (``kernels.batches``): one BLAS call per layer and batch, the fastest for batches of
+  at least ``MATRIX_MIN_BATCH`` on a network with a layer of at least ``MATRIX_MIN_WEIGHTS``
+  weights. It runs every feature (batch normalization, dropout in batches, iRPROP- only
+  here), and so takes every fit with one the others lack.
+- generic (``kernels.loops``): loops over the units of any layout, for everything else, with
+  every optimizer but iRPROP-, L2, clipping, sample weights, per-example dropout, schedules,
+  validation and early stopping, each step taken in the backward pass.
 
-All give the same results (the unrolled kernel bit for bit, the BLAS one to rounding), which
-tests/test_kernels.py checks.
+All give the same results (the unrolled kernel and the generic one bit for bit, the BLAS one
+to rounding), which tests/test_kernels.py checks.
 """
 
 import dataclasses
 from collections.abc import Callable
 
-from fastbp.kernels import codes, train, train_matrix, unrolled
+from fastbp.kernels import batches, codes, loops, train_matrix, unrolled
 from fastbp.network import activation_width
 
 UNROLL_MIN_EXAMPLES = 100_000
@@ -35,8 +41,8 @@ CHOICES = ("auto", "unrolled", "matrix", "generic")
 class Path:
     """A kernel path: its name, the features it runs (its module's ``RUNS``), the scratch it
     needs (``scratch_size(width, n_params, batch_size)``), ``kernel(layout, settings,
-    options)``, the compiled function for a fit, and ``trains(network)``, whether it can
-    train that network at all."""
+    options, features)``, the compiled function for a fit, and ``trains(network)``, whether
+    it can train that network at all."""
 
     name: str
     runs: frozenset
@@ -45,7 +51,7 @@ class Path:
     trains: Callable = lambda network: True
 
 
-GENERIC = Path("generic", train.RUNS, train.scratch_size, lambda *fit: train.train)
+GENERIC = Path("generic", loops.RUNS, loops.scratch_size, loops.kernel_for_fit)
 UNROLLED = Path(
     "unrolled",
     unrolled.RUNS,
@@ -53,9 +59,7 @@ UNROLLED = Path(
     unrolled.kernel_for_fit,
     lambda network: unrolled.supports(network.layout),
 )
-MATRIX = Path(
-    "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: train_matrix.train_matrix
-)
+MATRIX = Path("matrix", train_matrix.RUNS, train_matrix.scratch_size, batches.kernel_for_fit)
 PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
 
 
@@ -107,11 +111,12 @@ def check_runs(name, features):
         )
 
 
-def kernel_and_scratch(name, network, settings, options):
+def kernel_and_scratch(name, network, settings, options, features):
     """The compiled kernel of the path called ``name`` for a fit of ``network`` with the
-    encoded ``settings`` and ``options``, and the length of the scratch it needs."""
+    encoded ``settings`` and ``options`` and the training ``features`` (names), and the
+    length of the scratch it needs."""
     path = PATHS[name]
     layout = network.layout
     batch_size = int(options[codes.BATCH_SIZE])
     size = path.scratch_size(activation_width(layout), network.params.size, batch_size)
-    return path.kernel(layout, settings, options), size
+    return path.kernel(layout, settings, options, features), size

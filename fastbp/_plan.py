@@ -73,13 +73,19 @@ def plan_fit(trainer, X, y, epochs, metrics, progress, fit_options):
     plan["features"] = _settings.features(trainer) + [
         name for name, used in _FIT_FEATURES.items() if used(plan, network)
     ]
+    if "dropout" in plan["features"] and plan["batch_size"] > 1:
+        # A batch draws its masks layer by layer over its rows: a kernel that passes example
+        # by example cannot draw them in that order.
+        plan["features"].append("dropout_in_batches")
     if trainer.kernel == "auto":
         n_visits = plan["X"].shape[0] * plan["epochs"]
         name = _kernels.choose(network, plan["batch_size"], n_visits, plan["features"])
     else:
         name = trainer.kernel
         _kernels.check_runs(name, plan["features"])
-    kernel, scratch_size = _kernels.kernel_and_scratch(name, network, settings, options)
+    kernel, scratch_size = _kernels.kernel_and_scratch(
+        name, network, settings, options, plan["features"]
+    )
     return FitPlan(
         **plan,
         kernel_name=name,

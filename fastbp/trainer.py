@@ -95,14 +95,16 @@ class Trainer:
         respect to the normalization's output.
     kernel : {"auto", "unrolled", "matrix", "generic"}, default "auto"
         Which compiled kernel runs the fit; all give the same results. ``"unrolled"`` is
-        compiled for the network's exact shape (networks of at most 64 weights, no softmax)
-        and runs plain SGD, momentum and L2; ``"matrix"`` calls BLAS once per layer and
-        batch and runs every feature; ``"generic"`` runs plain SGD on any network. ``"auto"``
-        picks the fastest that applies: unrolled on fits of 100,000 example visits or more
-        (on shorter ones its compile time does not pay), else matrix for batches of 8 or
-        more on a network with a layer of 4096 weights or more or for any fit with a feature
-        the generic kernel lacks, else generic. Each kernel compiles on first use (seconds)
-        and is cached on disk after.
+        written out for the network's exact shape (networks of at most 64 weights, no
+        softmax); ``"matrix"`` calls BLAS once per layer and batch and runs every feature;
+        ``"generic"`` loops over the units of any network and runs every feature but batch
+        normalization, iRPROP- and dropout in batches of more than one (the unrolled kernel
+        also lacks dropout, norm clipping and ``l2_in_loss``). ``"auto"`` picks the fastest
+        that applies: unrolled on fits of 100,000 example visits or more (on shorter ones its
+        compile time does not pay), else matrix for batches of 8 or more on a network with a
+        layer of 4096 weights or more or for a fit with a feature only it runs, else generic.
+        Each kernel is written out for the features the fit uses, compiles on first use
+        (seconds) and is cached on disk after.
 
     Examples
     --------

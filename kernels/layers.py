@@ -16,6 +16,9 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.shuffle import splitmix64
+
+UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
 
 # Layers with at least this many outputs are computed row by row, vectorized across outputs.
 WIDE = np.uint64(16)  # uint64 like the layout, so comparisons stay integer
@@ -57,11 +60,13 @@ def normalize(z, params, statistics, norm, stats, fan_out, j, epsilon):
 
 
 @njit(**HELPER_OPTIONS)
-def forward(params, layout, acts, statistics, epsilon):
-    """Run the forward pass on the input already copied to the start of ``acts``; layers
-    with batch normalization use the running ``statistics`` (``predict``'s pass)."""
+def forward_layers(params, layout, acts, statistics, epsilon, first, stop):
+    """Run layers ``first`` to ``stop - 1`` of the forward pass, the first's inputs already
+    in ``acts`` (the whole pass: ``0, layout.shape[0]``, with the input copied to the start of
+    ``acts``); layers with batch normalization use the running ``statistics`` (``predict``'s
+    pass). One layer at a time lets a training kernel drop out units in between."""
     zero = params.dtype.type(0.0)
-    for layer in range(layout.shape[0]):
+    for layer in range(first, stop):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
         weights = layout[layer, codes.WEIGHT_OFFSET]
@@ -110,6 +115,19 @@ def forward(params, layout, acts, statistics, epsilon):
                 total += acts[j]
             for j in range(out, out + fan_out):
                 acts[j] = acts[j] / total
+
+
+@njit(**HELPER_OPTIONS)
+def drop_out(acts, raw, masks, start, stop, rate, scale, rng_state):
+    """Inverted dropout of units ``start`` to ``stop - 1`` of ``acts``: each kept with
+    probability ``1 - rate`` (one draw from ``rng_state`` per unit, in order) and scaled by
+    ``scale``; ``raw`` keeps the outputs before, ``masks`` the factors (0 or ``scale``)."""
+    zero = acts.dtype.type(0.0)
+    for p in range(start, stop):
+        raw[p] = acts[p]
+        keep = np.float64(splitmix64(rng_state) >> np.uint64(11)) * UNIT_INTERVAL >= rate
+        masks[p] = scale if keep else zero
+        acts[p] = acts[p] * masks[p]
 
 
 @njit(**HELPER_OPTIONS)
@@ -227,7 +245,7 @@ def score_validation_by_example(
     for example in range(X.shape[0]):
         for k in range(X.shape[1]):
             acts[k] = X[example, k]
-        forward(params, layout, acts, statistics, epsilon)
+        forward_layers(params, layout, acts, statistics, epsilon, 0, layout.shape[0])
         example_loss, squared, absolute, correct = score_example(
             acts, deltas, out_start, n_outputs, Y, example, loss_code, out_code, log_clip
         )
@@ -235,6 +253,8 @@ def score_validation_by_example(
         squared_sum += squared
         absolute_sum += absolute
         n_correct += correct
+    if options[codes.LOSS_OUTPUT_MEAN] != 0:
+        loss_sum = loss_sum * (1.0 / np.float64(n_outputs))
     record_epoch(
         history,
         epoch,

@@ -4,7 +4,7 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS
-from fastbp.kernels.layers import forward
+from fastbp.kernels.layers import forward_layers
 
 
 @njit(**JIT_OPTIONS)
@@ -16,6 +16,6 @@ def predict(params, layout, X, acts, out, statistics, epsilon):
     for i in range(X.shape[0]):
         for k in range(X.shape[1]):
             acts[k] = X[i, k]
-        forward(params, layout, acts, statistics, epsilon)
+        forward_layers(params, layout, acts, statistics, epsilon, 0, layout.shape[0])
         for j in range(out.shape[1]):
             out[i, j] = acts[start + j]

@@ -5,8 +5,8 @@ Named tuples work inside ``@njit`` (Numba types them field by field), so a kerne
 
     kernel(state, layout, data, validation, settings, options, scratch, history) -> epochs
 
-A path reads only the fields it runs: the generic kernel never touches ``data.sample_weight``
-or ``validation``.
+A kernel reads only the fields its fit uses: one written out without sample weights or
+validation data never touches ``data.sample_weight`` or ``validation``.
 """
 
 from collections import namedtuple

@@ -1,25 +1,9 @@
-"""The matrix kernel: each layer of a batch as one BLAS call, and every training feature.
+"""The matrix path's layer routines: each layer of a batch as one BLAS call.
 
-Same semantics and history as ``kernels.train.train`` (see there), for any batch size, plus
-what only this kernel runs: the optimizers, L2, clipping and schedules of
-``kernels.updates`` and ``kernels.epochs``, inverted dropout, batch normalization, sample
-weights, and a validation pass after every epoch with early stopping. Called as every kernel
-path is (``kernels.state``)::
-
-    train_matrix(state, layout, data, validation, settings, options, scratch, history)
-
-state       ``FitState``: every field is read and updated here
-layout      uint64 table, one row per weight layer (columns in ``codes``)
-data        ``Data`` (X, Y, sample_weight): C-contiguous, params' dtype; sample_weight is
-            (n_samples,), or empty for unweighted examples
-validation  ``Validation`` (X, Y) of the validation data, or empty arrays for none
-settings    params' dtype, ``codes.SETTINGS_SIZE`` entries; options int64, ``OPTIONS_SIZE``
-scratch     params' dtype, ``scratch_size`` of it (below)
-history     float64 (epochs, HISTORY_COLUMNS), one row written per epoch; without validation
-            data, (epochs, METRIC_COLUMNS) suffices
-
-Returns the number of epochs trained: fewer than ``history.shape[0]`` on divergence (as in
-``kernels.train``) or when early stopping sets ``counters[STOPPED]``.
+``kernels.batches`` writes these into the epoch of ``kernels.skeleton``. Beyond the loop
+kernels' features they run dropout in batches (masks drawn layer by layer over all the
+batch's rows, as ``fastbp.reference`` draws them), batch normalization, and every optimizer
+of ``kernels.updates`` (iRPROP- too).
 
 The scratch holds five blocks of ``batch_size * width`` (the ``Blocks``), then two vectors:
 
@@ -44,18 +28,14 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import HELPER_OPTIONS, JIT_OPTIONS
-from fastbp.kernels.epochs import end_epoch, learning_rate
 from fastbp.kernels.layers import (
     activation,
-    check_epoch,
     derivative,
     normalize,
-    output_delta,
     record_epoch,
     score_example,
 )
-from fastbp.kernels.shuffle import shuffle_in_place, splitmix64
-from fastbp.kernels.updates import apply_update, l2_penalty
+from fastbp.kernels.shuffle import splitmix64
 
 _UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
 
@@ -69,6 +49,7 @@ RUNS = frozenset(
         "schedule",
         "l2",
         "dropout",
+        "dropout_in_batches",
         "clip_value",
         "clip_norm",
         "batch_norm",
@@ -90,167 +71,6 @@ def scratch_size(width, n_params, batch_size):
     """The scratch a fit needs: five blocks of ``batch_size * width``, the deviations
     (``width``) and a gradient vector (``n_params``)."""
     return 5 * batch_size * width + width + n_params
-
-
-@njit(**JIT_OPTIONS)
-def train_matrix(state, layout, data, validation, settings, options, scratch, history):
-    """Train ``state.params`` for ``history.shape[0]`` epochs; see the module doc."""
-    params = state.params
-    rng_state = state.rng_state
-    counters = state.counters
-    statistics = state.statistics
-    X = data.X
-    Y = data.Y
-    sample_weight = data.sample_weight
-    n_samples = X.shape[0]
-    n_params = params.shape[0]
-    last = layout.shape[0] - 1
-    n_outputs = layout[last, codes.FAN_OUT]
-    out_code = layout[last, codes.ACTIVATION]
-    width = layout[last, codes.OUTPUT_OFFSET] + n_outputs
-    batch_size = options[codes.BATCH_SIZE]
-    block = np.uint64(batch_size)  # offsets of blocks stay uint64, like the layout
-    size = block * width
-    acts = scratch[:size]
-    deltas = scratch[size : 2 * size]
-    raw = scratch[2 * size : 3 * size]
-    masks = scratch[3 * size : 4 * size]
-    norms = scratch[4 * size : 5 * size]
-    deviations = scratch[5 * size : 5 * size + width]
-    gradient = scratch[5 * size + width : 5 * size + width + n_params]
-    blocks = Blocks(acts, raw, masks, norms, deviations)
-
-    log_clip = np.float64(settings[codes.LOG_CLIP])
-    loss_code = options[codes.LOSS_CODE]
-    shuffle = options[codes.SHUFFLE] != 0
-    check_every = options[codes.CHECK_EVERY]
-    next_check = check_every - 1  # the next epoch whose parameters are checked
-    output_block = block * layout[last, codes.OUTPUT_OFFSET]
-    weighted = sample_weight.shape[0] > 0
-    clip_value = settings[codes.CLIP_VALUE]
-    clipping = clip_value > 0.0
-    one = params.dtype.type(1.0)
-    zero = params.dtype.type(0.0)
-    weighted_mean = options[codes.WEIGHTED_MEAN] != 0
-    l2_in_loss = options[codes.L2_IN_LOSS] != 0
-    loss_outputs = np.float64(n_outputs) if options[codes.LOSS_OUTPUT_MEAN] != 0 else 1.0
-
-    order = np.arange(n_samples)
-    validation_order = np.arange(validation.X.shape[0])
-    for epoch in range(history.shape[0]):
-        rate = learning_rate(settings, options, counters)
-        if shuffle:
-            shuffle_in_place(order, rng_state)
-        loss_sum = 0.0
-        squared_sum = 0.0
-        absolute_sum = 0.0
-        n_correct = 0
-        for start in range(0, n_samples, batch_size):
-            n_rows = min(start + batch_size, n_samples) - start
-            rows = np.uint64(n_rows)
-            batch_loss = 0.0
-            batch_weight = zero
-            forward_batch(
-                params,
-                layout,
-                X,
-                order,
-                start,
-                rows,
-                block,
-                blocks,
-                statistics,
-                settings,
-                True,
-                rng_state,
-            )
-
-            for i in range(n_rows):
-                example = order[start + i]
-                at = output_block + np.uint64(i) * n_outputs
-                example_loss, squared, absolute, correct = score_example(
-                    acts, deltas, at, n_outputs, Y, example, loss_code, out_code, log_clip
-                )
-                weight = sample_weight[example] if weighted else one
-                batch_loss += np.float64(weight) * example_loss
-                batch_weight += weight
-                squared_sum += squared
-                absolute_sum += absolute
-                n_correct += correct
-                output_delta(acts, deltas, at, n_outputs, loss_code, out_code)
-                for p in range(at, at + n_outputs):
-                    # Weighting an example's loss weights its delta; clipping trims the result.
-                    if weighted:
-                        deltas[p] = deltas[p] * weight
-                    if clipping:
-                        deltas[p] = min(max(deltas[p], -clip_value), clip_value)
-
-            backward_batch(params, layout, rows, block, blocks, deltas, gradient, settings)
-
-            if weighted_mean:
-                divisor = batch_weight
-            elif n_rows == batch_size:
-                divisor = settings[codes.BATCH_DIVISOR]
-            else:
-                divisor = settings[codes.LAST_BATCH_DIVISOR]
-            loss_scale = n_rows / np.float64(divisor) if weighted_mean else 1.0
-            loss_sum += batch_loss * (loss_scale / loss_outputs)
-            if l2_in_loss:
-                # Every example adds its batch's penalty, at the weights of its gradient.
-                penalty = l2_penalty(params, layout, options, settings[codes.L2])
-                if options[codes.L2_DIVIDED] != 0:
-                    penalty = penalty / np.float64(divisor)
-                loss_sum += n_rows * penalty
-            apply_update(
-                params,
-                gradient,
-                state.optimizer_state,
-                layout,
-                settings,
-                options,
-                counters,
-                rate,
-                divisor,
-            )
-
-        record_epoch(
-            history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
-        )
-        monitored = history[epoch, codes.LOSS]
-        if validation.X.shape[0] > 0:
-            score_validation_by_batch(
-                params,
-                layout,
-                validation.X,
-                validation.Y,
-                validation_order,
-                block,
-                blocks,
-                deltas,
-                statistics,
-                settings,
-                options,
-                rng_state,
-                history,
-                epoch,
-            )
-            monitored = history[epoch, codes.VALIDATION + codes.LOSS]
-        finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
-        if not finite:
-            return epoch
-        end_epoch(
-            settings,
-            options,
-            counters,
-            monitored,
-            params,
-            state.best_params,
-            statistics,
-            state.best_statistics,
-        )
-        if counters[codes.STOPPED] != 0.0:
-            return epoch + 1
-    return history.shape[0]
 
 
 @njit(**HELPER_OPTIONS)

@@ -1,15 +1,17 @@
-"""The three training kernels: which one a fit runs, and that they agree.
+"""The three kernel paths: which one a fit runs, how their kernels are written out, and
+that they agree.
 
-The generic and BLAS kernels are held to the reference in tests/test_equivalence.py. The
-unrolled kernel is written out per shape, with the generic kernel's arithmetic, so it is held
-to that kernel bit for bit here (apart from the sign of an exact zero, which ``==`` ignores).
+The generic and matrix paths are held to the reference in tests/test_equivalence.py and
+tests/test_features.py. The unrolled kernel is written out per shape from the same skeleton
+and update lines as the generic one, so it is held to that kernel bit for bit here (apart from
+the sign of an exact zero, which ``==`` ignores).
 """
 
 import numpy as np
 import pytest
 
 from fastbp import Network, Trainer, _kernels
-from fastbp.kernels import unrolled
+from fastbp.kernels import loops, skeleton, unrolled
 from fastbp.optimizers import SGD
 
 UNROLLED_CASES = [
@@ -31,6 +33,8 @@ UNROLLED_CASES = [
 
 
 def fit(case, kernel, dtype=np.float64, epochs=40, learning_rate=0.3, **features):
+    features = dict(features)
+    learning_rate = features.pop("learning_rate", learning_rate)
     sizes, activations, bias, loss, batch_size, reduction, shuffle = case
     net = Network(sizes, activations=activations, bias=bias, init="uniform", seed=3, dtype=dtype)
     for b in net.biases:
@@ -56,9 +60,22 @@ def fit(case, kernel, dtype=np.float64, epochs=40, learning_rate=0.3, **features
 
 @pytest.mark.parametrize("case", UNROLLED_CASES, ids=lambda case: "-".join(map(str, case[0])))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_unrolled_kernel_equals_generic_kernel_exactly(case, dtype):
-    unrolled_net, unrolled_history = fit(case, "unrolled", dtype)
-    generic_net, generic_history = fit(case, "generic", dtype)
+@pytest.mark.parametrize(
+    "features",
+    [
+        {},
+        {"optimizer": SGD(momentum=0.9), "l2": 0.01, "learning_rate": 0.03},
+        {"optimizer": SGD(momentum=0.5, nesterov=True), "schedule": "invscaling"},
+        {"optimizer": "adam", "learning_rate": 0.01, "clip_value": 0.2},
+        {"l2": 0.1, "l2_biases": True, "l2_divided": True},
+    ],
+    ids=["plain", "momentum-l2", "nesterov-schedule", "adam-clip", "l2-biases"],
+)
+def test_unrolled_kernel_equals_generic_kernel_exactly(case, dtype, features):
+    """Both are written out from one skeleton with one update per parameter, so they agree
+    bit for bit with every feature the unrolled kernel runs."""
+    unrolled_net, unrolled_history = fit(case, "unrolled", dtype, **features)
+    generic_net, generic_history = fit(case, "generic", dtype, **features)
     assert np.array_equal(unrolled_net.params, generic_net.params)
     for name in generic_history:
         assert np.array_equal(unrolled_history[name], generic_history[name]), name
@@ -100,21 +117,43 @@ def test_auto_picks_the_kernel_for_the_shape_and_batch():
     assert _kernels.choose(medium, 64, 10) == "matrix"
     softmax = Network([3, 4, 4], activations=["relu", "softmax"])
     assert _kernels.choose(softmax, 1, long_fit) == "generic"
-    momentum = ["momentum", "l2"]
-    assert _kernels.choose(tiny, 1, long_fit, momentum) == "unrolled"
-    assert _kernels.choose(tiny, 1, long_fit - 1, momentum) == "matrix"
-    assert _kernels.choose(tiny, 1, long_fit, ["momentum", "dropout"]) == "matrix"
+    features = ["momentum", "l2"]
+    assert _kernels.choose(tiny, 1, long_fit, features) == "unrolled"
+    assert _kernels.choose(tiny, 1, long_fit - 1, features) == "generic"
+    assert _kernels.choose(tiny, 1, long_fit, ["momentum", "dropout"]) == "generic"
+    assert _kernels.choose(tiny, 2, long_fit, ["dropout", "dropout_in_batches"]) == "matrix"
+    assert _kernels.choose(medium, 1, long_fit, ["adam", "clip_norm"]) == "generic"
+    assert _kernels.choose(tiny, 1, long_fit, ["batch_norm"]) == "matrix"
 
 
-def test_unrolled_kernel_is_built_once_per_shape_and_its_source_kept_on_disk(tmp_path):
+def test_a_kernel_is_built_once_per_fit_and_its_source_kept_on_disk():
     layout = Network([2, 2, 1]).layout
-    assert unrolled.kernel_for(layout, True) is unrolled.kernel_for(layout, True)
-    assert unrolled.kernel_for(layout, True) is not unrolled.kernel_for(layout, False)
-    module = unrolled.kernel_for(layout, True).py_func.__module__
-    source = unrolled.kernel_source(layout, True)
-    with open(unrolled.kernel_for(layout, True).py_func.__code__.co_filename) as file:
-        assert file.read() == source
-    assert module.startswith("fastbp_unrolled_")
+    plain = skeleton.Fit.of(*_encoded(batch_size=1), features=())
+    batches = skeleton.Fit.of(*_encoded(batch_size=2), features=())
+    routines = unrolled.Unrolled(layout)
+    kernel = skeleton.kernel(routines, plain)
+    assert kernel is skeleton.kernel(unrolled.Unrolled(layout), plain)
+    assert kernel is not skeleton.kernel(routines, batches)
+    assert kernel is not skeleton.kernel(loops.LOOPS, plain)
+    with open(kernel.py_func.__code__.co_filename) as file:
+        assert file.read() == skeleton.kernel_source(routines, plain)
+    assert kernel.py_func.__module__.startswith("fastbp_kernel_")
+
+
+def test_a_kernel_holds_only_the_code_of_its_fit():
+    plain = skeleton.Fit.of(*_encoded(batch_size=1), features=())
+    source = skeleton.kernel_source(loops.LOOPS, plain)
+    assert "velocity" not in source and "drop_out(acts" not in source
+    assert "apply_update(" not in source and "end_epoch(" not in source
+    momentum = skeleton.Fit.of(*_encoded(batch_size=1, optimizer=SGD(momentum=0.9)), ())
+    assert "velocity = momentum" in skeleton.kernel_source(loops.LOOPS, momentum)
+
+
+def _encoded(**settings):
+    from fastbp import _settings
+
+    trainer = Trainer(Network([2, 2, 1]), **settings)
+    return _settings.encode(trainer, 8, settings.get("batch_size") or 8)
 
 
 def test_kernel_choices_are_checked():
@@ -125,11 +164,11 @@ def test_kernel_choices_are_checked():
     net = Network([2, 3, 1])
     before = net.params.copy()
     with pytest.raises(ValueError, match="kernel 'generic' does not run this fit's features"):
-        Trainer(net, optimizer="adam", kernel="generic").fit(np.ones((4, 2)), np.ones(4))
-    with pytest.raises(ValueError, match=r"kernel .unrolled. does not run .*\(dropout\)"):
+        Trainer(net, optimizer="rprop", kernel="generic").fit(np.ones((4, 2)), np.ones(4))
+    with pytest.raises(ValueError, match=r"kernel .unrolled. does not run .*\(dropout"):
         Trainer(net, dropout=0.5, kernel="unrolled").fit(np.ones((4, 2)), np.ones(4))
-    with pytest.raises(ValueError, match="kernel 'generic' does not run"):
-        Trainer(net, kernel="generic").fit(np.ones((4, 2)), np.ones(4), sample_weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"kernel 'generic' does not run .*dropout_in_batches"):
+        Trainer(net, dropout=0.5, batch_size=2, kernel="generic").fit(np.ones((4, 2)), np.ones(4))
     assert np.array_equal(net.params, before)
 
 

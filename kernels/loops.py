@@ -1,0 +1,197 @@
+"""Layer routines for any layout: loops over the units, read from the layout at run time.
+
+``kernels.skeleton`` writes a kernel's epoch around these lines. The forward pass is
+``kernels.layers.forward_layers`` (the pass ``predict`` runs), layer by layer when units are
+dropped out in between. The backward pass propagates each delta through the weights from
+before the step: on narrow layers in the same pass over a row as its update, on wide ones in
+a pass of its own across the inputs, so the fan_in sums advance together rather than one after
+another (same order, same rounding). Per example the step goes straight into the weights; in
+batches the gradient is summed into a vector in the layout of ``params`` and stepped at the
+batch's end.
+"""
+
+from fastbp.kernels import skeleton
+
+_SETUP = """\
+n_inputs = X.shape[1]
+last = layout.shape[0] - 1
+n_layers = layout.shape[0]
+out_start = layout[last, codes.OUTPUT_OFFSET]
+out_code = layout[last, codes.ACTIVATION]
+n_outputs = layout[last, codes.FAN_OUT]  # uint64, like every index into the scratch
+width = out_start + n_outputs
+acts = scratch[:width]
+deltas = scratch[width : 2 * width]
+raw = scratch[2 * width : 3 * width]
+masks = scratch[3 * width : 4 * width]
+gradient = scratch[4 * width : 4 * width + n_params]
+second_state = optimizer_state[n_params:]  # Adam's second moments, indexed as params are"""
+
+_BACKWARD = """\
+for layer in range(last, -1, -1):
+    fan_in = layout[layer, codes.FAN_IN]
+    fan_out = layout[layer, codes.FAN_OUT]
+    weights = layout[layer, codes.WEIGHT_OFFSET]
+    inputs = layout[layer, codes.INPUT_OFFSET]
+    out = layout[layer, codes.OUTPUT_OFFSET]
+    below_code = layout[layer - 1, codes.ACTIVATION] if layer > 0 else 0
+    fused = layer > 0 and fan_in < WIDE
+    if layer > 0 and not fused:
+        for k in range(fan_in):
+            deltas[inputs + k] = zero
+        for j in range(fan_out):
+            delta_j = deltas[out + j]
+            for k in range(fan_in):
+                deltas[inputs + k] += delta_j * params[weights + k * fan_out + j]
+        for k in range(fan_in):
+{wide_hidden}
+    for k in range(fan_in):
+        row = weights + k * fan_out
+        a_k = acts[inputs + k]
+        if fused:
+            total = zero
+            for j in range(fan_out):
+                total += deltas[out + j] * params[row + j]
+{fused_hidden}
+        for j in range(fan_out):
+{weight_step}
+    if layout[layer, codes.HAS_BIAS]:
+        bias = layout[layer, codes.BIAS_OFFSET]
+        for j in range(fan_out):
+{bias_step}"""
+
+
+# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` and
+# ``fastbp._plan`` list them). Dropout in batches is not among them: a batch draws its masks
+# layer by layer over all its rows, which a pass example by example cannot.
+RUNS = frozenset(
+    {
+        "momentum",
+        "nesterov",
+        "adam",
+        "schedule",
+        "l2",
+        "dropout",
+        "clip_value",
+        "clip_norm",
+        "sample_weight",
+        "validation",
+        "patience",
+        "weighted_mean",
+        "l2_divided",
+        "l2_in_loss",
+        "loss_output_mean",
+    }
+)
+
+
+def kernel_for_fit(layout, settings, options, features):
+    """The loop kernel of the fit the encoded ``settings`` and ``options`` and its
+    ``features`` describe."""
+    return skeleton.kernel(LOOPS, skeleton.Fit.of(settings, options, features))
+
+
+def scratch_size(width, n_params, batch_size):
+    """The scratch a fit needs: activations and deltas of ``width`` units, dropout's
+    outputs before dropping and masks, and a gradient vector of ``n_params``."""
+    return 4 * width + n_params
+
+
+class Loops:
+    """The layer routines that read the layout at run time: one kernel per ``Fit``."""
+
+    description = "loops over any layout"
+    key = "loops"
+
+    def compiled(self, fit):
+        """Guard every feature that costs nothing outside the update of each weight; in
+        batches that update is ``apply_update``'s, whatever the optimizer."""
+        fit = fit._replace(clip_value=True, weighted=True, validation=True, ends_epochs=True)
+        if fit.fused:
+            return fit
+        return fit._replace(optimizer=-1, l2=False, l2_biases=False, l2_divided=False)
+
+    def setup_lines(self, fit):
+        return _SETUP.splitlines()
+
+    def forward_lines(self, fit):
+        lines = ["for k in range(n_inputs):", "    acts[k] = X[example, k]"]
+        if not fit.dropout:
+            call = "forward_layers(params, layout, acts, no_statistics, zero, 0, n_layers)"
+            return [*lines, call]
+        return [
+            *lines,
+            "for layer in range(n_layers):",
+            "    forward_layers(params, layout, acts, no_statistics, zero, layer, layer + 1)",
+            "    if layer < last:",
+            "        out = layout[layer, codes.OUTPUT_OFFSET]",
+            "        stop = out + layout[layer, codes.FAN_OUT]",
+            "        drop_out(acts, raw, masks, out, stop, dropout_rate, dropout_scale, rng_state)",
+        ]
+
+    def backward_lines(self, fit, step):
+        """The backward pass, each parameter stepped by ``step`` (a ``Step``), or with
+        ``step`` None its gradient added into ``gradient``."""
+
+        def update(at, value, decayed):
+            if step is None:
+                return [f"gradient[{at}] += {value}"]
+            state = f"optimizer_state[{at}]"
+            second = f"second_state[{at}]"
+            return step.lines(f"params[{at}]", value, decayed, state, second)
+
+        return _BACKWARD.format(
+            wide_hidden=_block(12, _hidden(fit, "deltas[inputs + k]")),
+            fused_hidden=_block(12, _hidden(fit, "total")),
+            weight_step=_block(12, update("row + j", "(a_k * deltas[out + j])", True)),
+            bias_step=_block(12, update("bias + j", "deltas[out + j]", fit.l2_biases)),
+        ).splitlines()
+
+    def zero_gradient_lines(self):
+        return ["for p in range(n_params):", "    gradient[p] = zero"]
+
+    def apply_lines(self, fit, step):
+        return [
+            "apply_update(",
+            "    params, gradient, optimizer_state, layout, settings, options, counters, rate,",
+            "    divisor",
+            ")",
+        ]
+
+    def apply_counts_steps(self, fit, step):
+        return True  # apply_update counts its steps
+
+    def validation_lines(self):
+        return skeleton.VALIDATION_BY_EXAMPLE.splitlines()
+
+    def check_lines(self, fit):
+        return [
+            "finite, next_check = check_epoch(history, epoch, params, next_check, check_every)",
+            "if not finite:",
+            "    return epoch",
+        ]
+
+    def store_lines(self, fit):
+        return []  # the parameters live in params
+
+
+def _hidden(fit, total):
+    """Lines turning the ``total`` propagated to a hidden unit into its delta: through the
+    derivative of its activation (before dropout) and its mask, then clipped."""
+    if fit.dropout:
+        delta = f"{total} * derivative(raw[inputs + k], below_code) * masks[inputs + k]"
+    else:
+        delta = f"{total} * derivative(acts[inputs + k], below_code)"
+    if not fit.clip_value:
+        return [f"deltas[inputs + k] = {delta}"]
+    return [
+        f"delta = {delta}",
+        "deltas[inputs + k] = min(max(delta, -clip_value), clip_value) if clipping else delta",
+    ]
+
+
+def _block(indent, lines):
+    return "\n".join(" " * indent + line for line in lines)
+
+
+LOOPS = Loops()
