@@ -135,9 +135,12 @@ def score_example(acts, deltas, start, n_outputs, Y, example, loss_code, out_cod
         if loss_code == codes.SQUARED_ERROR:
             example_loss += 0.5 * e * e
         else:
+            # A term whose factor is 0 subtracts -0.0, which changes no sum: skipping its
+            # logarithm (9 of 10 on one-hot digits) leaves the loss as it was, bit for bit.
             p = min(max(np.float64(o), log_clip), 1.0 - log_clip)
-            example_loss -= np.float64(t) * np.log(p)
-            if out_code == codes.SIGMOID:
+            if t != 0.0:
+                example_loss -= np.float64(t) * np.log(p)
+            if out_code == codes.SIGMOID and t != 1.0:
                 example_loss -= (1.0 - np.float64(t)) * np.log(1.0 - p)
         if o > acts[start + best_out]:
             best_out = j
