@@ -259,6 +259,7 @@ def fit(
     min_delta=0.0,
     restore_best=True,
     norms=None,
+    order=None,
 ):
     """Train copies of ``weights`` and ``biases``; return them and the history.
 
@@ -268,6 +269,7 @@ def fit(
     ``(weights, biases, history)`` where history maps each name in ``METRIC_NAMES`` (and,
     with validation data, each with a ``val_`` prefix) to an array with one entry per epoch.
     With ``norms`` (a ``BatchNorm`` or None per layer), trained copies of them come fourth.
+    ``order`` (a row of example indices per epoch) replaces the epochs' order and shuffle.
 
     The first epoch whose loss, or any parameter after its updates, is not finite raises
     ``DivergenceError``: its ``history`` holds the epochs before, and it carries the weights
@@ -297,10 +299,13 @@ def fit(
             finite_weights = [W.copy() for W in weights]
             finite_biases = [None if b is None else b.copy() for b in biases]
             rate = epoch_learning_rate(schedule, learning_rate, epoch, plateau["rate"])
-            order = epoch_order(n_samples, shuffle, generator)
+            if order is None:
+                visit = epoch_order(n_samples, shuffle, generator)
+            else:
+                visit = np.asarray(order[epoch])
             tallies = np.zeros(4)
             for start in range(0, n_samples, batch_size):
-                batch = order[start : start + batch_size]
+                batch = visit[start : start + batch_size]
                 batch_weight = None if sample_weight is None else sample_weight[batch]
                 weight_grads, bias_grads, layers, norm_grads = gradients(
                     weights,

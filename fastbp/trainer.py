@@ -172,6 +172,7 @@ class Trainer:
         restore_best=True,
         callbacks=(),
         callback_every=1,
+        order=None,
     ):
         """Train the network for ``epochs`` passes over ``(X, y)``.
 
@@ -225,6 +226,11 @@ class Trainer:
         callback_every : int, default 1
             Epochs between callbacks. The compiled kernel runs between calls, so a large
             value keeps Python out of the loop.
+        order : array_like of int, shape (epochs, n_samples), optional
+            The examples of each epoch in the order to visit them, a permutation of the
+            training examples per row (after ``validation_fraction`` holds some out), in
+            place of ``shuffle``'s order: ``fastbp.sklearn`` passes scikit-learn's shuffles
+            so, rather than copy the rows. The matrix kernel runs it.
 
         Returns
         -------
@@ -258,6 +264,7 @@ class Trainer:
             "restore_best": restore_best,
             "callbacks": callbacks,
             "callback_every": callback_every,
+            "order": order,
         }
         plan = plan_fit(self, X, y, epochs, metrics, progress, fit_options)
         outcome, best_epoch = self._run(plan)
@@ -286,8 +293,12 @@ class Trainer:
 
             def train_chunk(rows, check_every):
                 options[codes.CHECK_EVERY] = check_every
+                given = data
+                if plan.order is not None:  # the chunk's rows of it: its epochs from ``done``
+                    done = int(state.counters[codes.EPOCH]) - first_epoch
+                    given = data._replace(order=plan.order[done : done + rows.shape[0]])
                 return plan.kernel(
-                    state, network.layout, data, validation, plan.settings, options, scratch, rows
+                    state, network.layout, given, validation, plan.settings, options, scratch, rows
                 )
 
             def on_chunk(done, history):

@@ -10,8 +10,9 @@ path is (``kernels.state``)::
 
 state       ``FitState``: every field is read and updated here
 layout      uint64 table, one row per weight layer (columns in ``codes``)
-data        ``Data`` (X, Y, sample_weight): C-contiguous, params' dtype; sample_weight is
-            (n_samples,), or empty for unweighted examples
+data        ``Data`` (X, Y, sample_weight, order): C-contiguous, params' dtype; sample_weight
+            is (n_samples,), or empty for unweighted examples; a given ``order`` (a row per
+            epoch) replaces the kernel's own order and shuffle
 validation  ``Validation`` (X, Y) of the validation data, or empty arrays for none
 settings    params' dtype, ``codes.SETTINGS_SIZE`` entries; options int64, ``OPTIONS_SIZE``
 scratch     params' dtype, ``scratch_size`` of it (below)
@@ -79,6 +80,7 @@ RUNS = frozenset(
         "l2_divided",
         "l2_in_loss",
         "loss_output_mean",
+        "order",
     }
 )
 
@@ -135,11 +137,14 @@ def train_matrix(state, layout, data, validation, settings, options, scratch, hi
     l2_in_loss = options[codes.L2_IN_LOSS] != 0
     loss_outputs = np.float64(n_outputs) if options[codes.LOSS_OUTPUT_MEAN] != 0 else 1.0
 
+    given_order = data.order.shape[0] > 0
     order = np.arange(n_samples)
     validation_order = np.arange(validation.X.shape[0])
     for epoch in range(history.shape[0]):
         rate = learning_rate(settings, options, counters)
-        if shuffle:
+        if given_order:
+            order = data.order[epoch]  # the caller's (scikit-learn's shuffles): no copy of X
+        elif shuffle:
             shuffle_in_place(order, rng_state)
         loss_sum = 0.0
         squared_sum = 0.0

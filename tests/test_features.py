@@ -59,6 +59,7 @@ def feature_configurations(draw):
     config["n_validation"] = draw(st.sampled_from([0, 0, 1, 5]))
     config["patience"] = draw(st.sampled_from([None, None, 1, 3]))
     config["restore_best"] = draw(st.booleans())
+    config["given_order"] = draw(st.booleans())
     n, batch = config["n_samples"], config["batch_size"]
     batch = n if batch is None else min(batch, n)
     # Batches of 3 or more, the last one too: normalizing 2 values gives +-1 whatever they
@@ -139,6 +140,9 @@ def train_both(config):
     features = {name: config[name] for name in names}
     features["clip_norm"] = config["clip_norm"]
     stopping = {"patience": config["patience"], "restore_best": config["restore_best"]}
+    if config.get("given_order"):  # an order per epoch, in place of the shuffle
+        orders = [rng.permutation(X.shape[0]) for _ in range(config["epochs"])]
+        stopping["order"] = np.array(orders).reshape(config["epochs"], X.shape[0])
     history = Trainer(net, **training, **features).fit(
         X,
         Y,
