@@ -52,6 +52,7 @@ _FIT_FEATURES = {
     "patience": lambda plan, network: plan["patience"] is not None,
     "batch_norm": lambda plan, network: any(network.batch_norm),
     "order": lambda plan, network: plan["order"] is not None,
+    "exp": lambda plan, network: "exp" in network.activations,
 }
 
 
@@ -142,6 +143,11 @@ def targets(network, loss, y, n_samples, name="y"):
             f"{name} must lie in [0, 1] for loss 'cross_entropy' (one-hot or probabilities), "
             f"or be integer class labels in [0, {n_outputs}); got values from {Y.min()} to "
             f"{Y.max()}"
+        )
+    if loss == "poisson" and Y.min() < 0:
+        raise ValueError(
+            f"{name} must be non-negative for loss 'poisson' (counts or rates); got "
+            f"{Y.min()} at row {int(np.argmin(Y.min(axis=1)))}"
         )
     return Y
 

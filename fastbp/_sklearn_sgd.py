@@ -78,13 +78,13 @@ class Solver:
             learning_rate=self.learning_rate,
             batch_size=1,  # set per fit
             reduction="weighted_mean",
-            loss="squared_error" if regression else "cross_entropy",
+            loss=_loss(estimator, regression),
             shuffle=False,  # the order comes from scikit-learn's random state
             seed=seed,  # of the dropout masks, if any: the order is given
             optimizer=optimizer,
             l2_divided=True,
             l2_in_loss=True,
-            loss_output_mean=regression,
+            loss_output_mean=regression and _loss(estimator, regression) == "squared_error",
             dropout=estimator.dropout,
             clip_value=estimator.clip_value,
             clip_norm=estimator.clip_norm,
@@ -182,6 +182,14 @@ class Solver:
         if verbose:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
+
+
+def _loss(estimator, regression):
+    """fastbp's name of the estimator's loss: scikit-learn's regressors average their squared
+    error over the outputs (``loss_output_mean``) and sum their Poisson deviance."""
+    if not regression:
+        return "cross_entropy"
+    return "poisson" if estimator.loss == "poisson" else "squared_error"
 
 
 # The Trainer settings a moved solver keeps (all of them but the network).

@@ -34,6 +34,7 @@ ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.where(z < 0, 0, z),
     "softmax": softmax,
+    "exp": np.exp,
 }
 
 # Derivatives written through the layer's output a = f(z), as the tutorials do.
@@ -42,6 +43,7 @@ DERIVATIVES = {
     "sigmoid": lambda a: a * (1 - a),
     "tanh": lambda a: 1 - a * a,
     "relu": lambda a: a > 0,
+    "exp": lambda a: a,
 }
 
 
@@ -112,7 +114,7 @@ def forward(weights, biases, activations, X, norms=None):
 def output_delta(O, T, activation, loss):
     """The delta of the output layer: dLoss/dz for each example."""
     E = O - T
-    if loss == "cross_entropy":
+    if loss in ("cross_entropy", "poisson"):  # each on its canonical output
         return E
     if activation == "softmax":
         # Squared error through softmax: the Jacobian applied to the error.
@@ -216,6 +218,10 @@ def example_losses(O, T, activation, loss):
     T = T.astype(np.float64)
     if loss == "squared_error":
         return 0.5 * np.sum((O - T) ** 2, axis=1)
+    if loss == "poisson":  # half the deviance: scikit-learn's xlogy(t, t / o) - t + o
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deviance = np.where(T == 0, 0.0, T * np.log(T / O))
+        return np.sum(deviance - T + O, axis=1)
     P = np.clip(O, eps, 1 - eps)
     if activation == "sigmoid":
         return -np.sum(T * np.log(P) + (1 - T) * np.log(1 - P), axis=1)

@@ -36,10 +36,12 @@ class Trainer:
         "weighted_mean" divides by the batch's summed sample weight instead (its size when
         unweighted), and the history's loss then weighs each batch's weighted mean loss by
         the batch's size: scikit-learn's MLP (a batch whose weights sum to 0 diverges).
-    loss : {"squared_error", "cross_entropy"}, default "squared_error"
+    loss : {"squared_error", "cross_entropy", "poisson"}, default "squared_error"
         ``0.5 * sum((o - t)**2)`` per example, or cross entropy, which needs a softmax output
         (or sigmoid outputs for binary targets) and targets in [0, 1]; its output delta is
-        ``o - t``.
+        ``o - t``. "poisson" is half the Poisson deviance, ``sum(t log(t / o) - t + o)``
+        (scikit-learn's), on an ``"exp"`` output and non-negative targets, delta ``o - t``
+        too; the matrix kernel runs it.
     shuffle : bool, default True
         Visit the examples of each epoch in a fresh random order drawn from ``seed``;
         otherwise in the order given.

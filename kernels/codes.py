@@ -9,10 +9,13 @@ SIGMOID = 1
 TANH = 2
 RELU = 3
 SOFTMAX = 4
+EXP = 5  # scikit-learn's output for loss="poisson"
+
 
 # Loss codes.
 SQUARED_ERROR = 0
 CROSS_ENTROPY = 1
+POISSON = 2  # half the Poisson deviance, on an EXP output (scikit-learn's MLPRegressor)
 
 # Columns of the layout table (uint64, so LLVM can prove every computed index non-negative
 # and drop Numba's wrap-around code): one row per weight layer.

@@ -81,6 +81,8 @@ RUNS = frozenset(
         "l2_in_loss",
         "loss_output_mean",
         "order",
+        "poisson",
+        "exp",
     }
 )
 
