@@ -305,10 +305,7 @@ def fit(
             finite_weights = [W.copy() for W in weights]
             finite_biases = [None if b is None else b.copy() for b in biases]
             rate = epoch_learning_rate(schedule, learning_rate, epoch, plateau["rate"])
-            if order is None:
-                visit = epoch_order(n_samples, shuffle, generator)
-            else:
-                visit = np.asarray(order[epoch])
+            visit = epoch_order(n_samples, shuffle, generator) if order is None else order[epoch]
             tallies = np.zeros(4)
             for start in range(0, n_samples, batch_size):
                 batch = visit[start : start + batch_size]
