@@ -9,10 +9,15 @@ ACTIVATIONS = {
     "tanh": codes.TANH,
     "relu": codes.RELU,
     "softmax": codes.SOFTMAX,
+    "exp": codes.EXP,
 }
 ALIASES = {"linear": "identity"}
 
-LOSSES = {"squared_error": codes.SQUARED_ERROR, "cross_entropy": codes.CROSS_ENTROPY}
+LOSSES = {
+    "squared_error": codes.SQUARED_ERROR,
+    "cross_entropy": codes.CROSS_ENTROPY,
+    "poisson": codes.POISSON,
+}
 
 REDUCTIONS = ("sum", "mean", "weighted_mean")
 

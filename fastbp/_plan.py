@@ -20,6 +20,7 @@ class FitPlan:
     weights: np.ndarray | None  # per example, or None when all weigh 1
     X_val: np.ndarray  # empty for no validation data
     Y_val: np.ndarray
+    order: np.ndarray | None  # int64 (epochs, n_samples): the examples of each epoch, or None
     epochs: int
     names: list  # the history's metrics: "loss" first
     progress: bool | None
@@ -50,6 +51,8 @@ _FIT_FEATURES = {
     "validation": lambda plan, network: plan["X_val"].shape[0] > 0,
     "patience": lambda plan, network: plan["patience"] is not None,
     "batch_norm": lambda plan, network: any(network.batch_norm),
+    "order": lambda plan, network: plan["order"] is not None,
+    "exp": lambda plan, network: "exp" in network.activations,
 }
 
 
@@ -66,6 +69,7 @@ def plan_fit(trainer, X, y, epochs, metrics, progress, fit_options):
     }
     plan.update(_split(trainer, X, Y, fit_options))
     plan.update(_check_stopping(fit_options))
+    plan["order"] = _check_order(fit_options["order"], plan["epochs"], plan["X"].shape[0])
     plan["batch_size"] = _batch_size(trainer, plan["X"].shape[0])
     settings, options = _settings.encode(trainer, plan["X"].shape[0], plan["batch_size"])
     options[codes.PATIENCE] = plan["patience"] or 0
@@ -146,6 +150,11 @@ def targets(network, loss, y, n_samples, name="y"):
             f"or be integer class labels in [0, {n_outputs}); got values from {Y.min()} to "
             f"{Y.max()}"
         )
+    if loss == "poisson" and Y.min() < 0:
+        raise ValueError(
+            f"{name} must be non-negative for loss 'poisson' (counts or rates); got "
+            f"{Y.min()} at row {int(np.argmin(Y.min(axis=1)))}"
+        )
     return Y
 
 
@@ -170,6 +179,27 @@ def _check_stopping(fit_options):
             fit_options["callback_every"], "callback_every", minimum=1
         ),
     }
+
+
+def _check_order(order, epochs, n_samples):
+    """``Trainer.fit``'s ``order``, checked: int64 (epochs, n_samples), each row a
+    permutation of the training examples, or None."""
+    if order is None:
+        return None
+    order = np.asarray(order)
+    if order.dtype.kind not in "iu":
+        raise TypeError(f"order must hold integer example indices; got dtype {order.dtype}")
+    if order.shape != (epochs, n_samples):
+        raise ValueError(
+            f"order must have shape (epochs, n_samples) = ({epochs}, {n_samples}), a row of "
+            f"example indices per epoch; got {order.shape}"
+        )
+    if n_samples and not (np.sort(order, axis=1) == np.arange(n_samples)).all():
+        raise ValueError(
+            f"each row of order must be a permutation of 0..{n_samples - 1} (every training "
+            "example once)"
+        )
+    return np.ascontiguousarray(order, dtype=np.int64)
 
 
 def _check_metrics(metrics):

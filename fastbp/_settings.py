@@ -77,6 +77,11 @@ def _check_loss(value, network):
             "loss 'cross_entropy' needs a 'softmax' or 'sigmoid' output layer; the network's "
             f"output activation is {network.activations[-1]!r}"
         )
+    if value == "poisson" and network.activations[-1] != "exp":
+        raise ValueError(
+            "loss 'poisson' needs an 'exp' output layer (its canonical link); the network's "
+            f"output activation is {network.activations[-1]!r}"
+        )
     return value
 
 
@@ -180,6 +185,7 @@ SETTINGS = (
         "squared_error",
         _check_loss,
         _into("options", codes.LOSS_CODE, LOSSES.__getitem__),
+        lambda value: "poisson" if value == "poisson" else None,
         cli=None,  # the command's --loss also says how it reads class labels: see fastbp.cli
     ),
     Setting(

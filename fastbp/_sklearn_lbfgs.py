@@ -17,6 +17,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
+from fastbp import _sklearn_sgd
 from fastbp._full_batch import FullBatch
 from fastbp.kernels import codes
 
@@ -26,11 +27,11 @@ def fit_lbfgs(estimator, run, X, Y, sample_weight):
     parameters and update ``run`` (``n_iter`` and ``loss``)."""
     network = run.network
     regression = not is_classifier(estimator)
-    evaluate = FullBatch(
-        network, X, Y, sample_weight, "squared_error" if regression else "cross_entropy"
-    )
+    loss_name = _sklearn_sgd._loss(estimator, regression)
+    evaluate = FullBatch(network, X, Y, sample_weight, loss_name)
     weight_sum = X.shape[0] if sample_weight is None else sample_weight.sum()
-    outputs = Y.shape[1] if regression else 1  # scikit-learn's squared error: a mean
+    # scikit-learn's squared error is a mean over the outputs, its Poisson deviance a sum.
+    outputs = Y.shape[1] if loss_name == "squared_error" else 1
     order = _sklearn_order(network)  # x = params[order]: scikit-learn's packing
     n_weights = sum(w.size for w in network.weights)
     alpha = estimator.alpha

@@ -4,15 +4,17 @@ scikit-learn's ``_fit_stochastic`` does its bookkeeping between epochs: the orde
 examples (``sklearn.utils.shuffle`` from the estimator's random state), the learning rate
 ("invscaling" counts the samples seen, "adaptive" divides it by 5 when the loss stalls), the
 stopping rule on ``tol`` and ``n_iter_no_change``, and early stopping's validation score. Here
-each epoch is one ``Trainer.fit`` call on the epoch's order of the examples, and that
-bookkeeping is the same Python as scikit-learn's, in the same order, drawing the same random
-numbers. The batches themselves run in fastbp's matrix kernel: forward pass, gradient, L2
-term added to the summed gradient and divided with it by the batch's summed sample weight,
-the optimizer's step, and each batch's loss with its L2 penalty.
+that bookkeeping is the same Python as scikit-learn's, in the same order, drawing the same
+random numbers, and each epoch is one call of fastbp's matrix kernel, given the epoch's order
+of the examples rather than a copy of the rows in it (``fastbp._stepwise``; sparse data: a
+``Trainer.fit`` per block of rows, copied in order). The batches run in that kernel: forward
+pass, gradient, L2 term added to the summed gradient and divided with it by the batch's
+summed sample weight, the optimizer's step, and each batch's loss with its L2 penalty.
 
 Imported by ``fastbp.sklearn`` only, after it has checked that scikit-learn is installed.
 """
 
+import contextlib
 import dataclasses
 import warnings
 
@@ -21,7 +23,8 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from fastbp import _row_blocks
+from fastbp import _chunks, _row_blocks
+from fastbp._stepwise import Stepwise
 from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.optimizers import SGD, Adam
 from fastbp.trainer import Trainer
@@ -75,13 +78,13 @@ class Solver:
             learning_rate=self.learning_rate,
             batch_size=1,  # set per fit
             reduction="weighted_mean",
-            loss="squared_error" if regression else "cross_entropy",
+            loss=_loss(estimator, regression),
             shuffle=False,  # the order comes from scikit-learn's random state
             seed=seed,  # of the dropout masks, if any: the order is given
             optimizer=optimizer,
             l2_divided=True,
             l2_in_loss=True,
-            loss_output_mean=regression,
+            loss_output_mean=regression and _loss(estimator, regression) == "squared_error",
             dropout=estimator.dropout,
             clip_value=estimator.clip_value,
             clip_norm=estimator.clip_norm,
@@ -100,18 +103,51 @@ class Solver:
             copy.trainer._optimizer_state_of = trainer._optimizer_state_of
         return copy
 
-    def train_epoch(self, X, Y, sample_weight, batch_size, alpha):
-        """One epoch over the rows of ``X`` in their order: its loss, as scikit-learn's
-        ``loss_curve_`` reports it (the L2 penalty of each batch included), and whether
-        Ctrl-C interrupted it (the loss is None when that left the epoch unfinished)."""
+    @contextlib.contextmanager
+    def epochs(self, X, Y, sample_weight, batch_size, alpha):
+        """The fit's epochs on ``(X, Y)``: yields ``train(order)``, which trains one epoch
+        over the rows in ``order`` (None: as they are) and returns its loss, as
+        scikit-learn's ``loss_curve_`` reports it (the L2 penalty of each batch included),
+        and whether Ctrl-C interrupted it (the loss is None when that left it unfinished).
+
+        Dense ``X`` is planned once and trained an epoch per kernel call, the rows visited in
+        the given order (``fastbp._stepwise``); sparse ``X`` an epoch per ``Trainer.fit`` of
+        each block of rows, densified, copied into the order first.
+        """
         trainer = self.trainer
-        trainer.learning_rate = self.learning_rate
         trainer.batch_size = batch_size
         trainer.l2 = alpha  # read when each batch runs, as scikit-learn reads self.alpha
-        # Sparse X trains a block of whole batches at a time; the optimizer's state carries
-        # from one block to the next, so the epoch is the same. Dense X is one block.
+        trainer.learning_rate = self.learning_rate
+        if _row_blocks.is_sparse(X):
+
+            def train_blocks(order):
+                rows = (
+                    (X, Y, sample_weight)
+                    if order is None
+                    else _in_order(order, X, Y, sample_weight)
+                )
+                return self._train_blocks(*rows)
+
+            yield train_blocks
+            return
+        with Stepwise(trainer, X, Y, sample_weight) as stepwise:
+            every_row = np.arange(X.shape[0])
+
+            def train(order):
+                trainer.learning_rate = self.learning_rate
+                given = every_row if order is None else order
+                return stepwise.epoch(given, self.learning_rate), False
+
+            yield train
+
+    def _train_blocks(self, X, Y, sample_weight):
+        """One epoch over the sparse rows of ``X`` in their order, a block of whole batches
+        per ``Trainer.fit``; the optimizer's state carries from one block to the next, so the
+        epoch is the same."""
+        trainer = self.trainer
+        trainer.learning_rate = self.learning_rate
         loss_sum = 0.0
-        for start, stop, rows in _row_blocks.blocks(X, batch_size):
+        for start, stop, rows in _row_blocks.blocks(X, trainer.batch_size):
             weights = None if sample_weight is None else sample_weight[start:stop]
             with warnings.catch_warnings():
                 # scikit-learn's own warning says so, once the epoch's bookkeeping is done.
@@ -146,6 +182,14 @@ class Solver:
         if verbose:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
+
+
+def _loss(estimator, regression):
+    """fastbp's name of the estimator's loss: scikit-learn's regressors average their squared
+    error over the outputs (``loss_output_mean``) and sum their Poisson deviance."""
+    if not regression:
+        return "cross_entropy"
+    return "poisson" if estimator.loss == "poisson" else "squared_error"
 
 
 # The Trainer settings a moved solver keeps (all of them but the network).
@@ -192,48 +236,56 @@ def fit_stochastic(estimator, run, X, Y, sample_weight, random_state, incrementa
 
 
 def _epochs(estimator, run, split, batch_size, random_state, incremental):
-    """scikit-learn's loop over the epochs, each trained by ``run.solver``."""
+    """scikit-learn's loop over the epochs, each trained by ``run.solver``; Ctrl-C is
+    answered between two epochs, after the bookkeeping of the one it came in."""
     X_train, Y_train, weights_train, validation = split
     n_samples = X_train.shape[0]
     sample_idx = np.arange(n_samples, dtype=int)
     run.n_iter = 0
-    for _ in range(estimator.max_iter):
-        if estimator.shuffle:
-            sample_idx = _shuffle(sample_idx, random_state)
-            X_epoch, Y_epoch, weights = _in_order(sample_idx, X_train, Y_train, weights_train)
-        else:
-            X_epoch, Y_epoch, weights = X_train, Y_train, weights_train
-        try:
-            loss, interrupted = run.solver.train_epoch(
-                X_epoch, Y_epoch, weights, batch_size, float(estimator.alpha)
-            )
-        except DivergenceError as error:
-            raise ValueError(NON_FINITE) from error
-        if loss is None:  # Ctrl-C in the middle of a sparse epoch
-            raise KeyboardInterrupt
-        run.loss = loss
-        run.n_iter += 1
-        run.t += n_samples
-        run.loss_curve.append(run.loss)
-        if estimator.verbose:
-            print(f"Iteration {run.n_iter:d}, loss = {run.loss:.8f}")
-        _update_no_improvement_count(estimator, run, validation)
-        run.solver.iteration_ends(run.t)
-        if interrupted:
-            raise KeyboardInterrupt  # after the epoch's bookkeeping, as between two epochs
-        if run.no_improvement_count > estimator.n_iter_no_change:
-            if run.solver.trigger_stopping(_stall_message(estimator), estimator.verbose):
+    epochs = run.solver.epochs(X_train, Y_train, weights_train, batch_size, float(estimator.alpha))
+    with _chunks._deferred_interrupt() as interrupt, epochs as train:
+        for _ in range(estimator.max_iter):
+            if estimator.shuffle:
+                sample_idx = _shuffle(sample_idx, random_state)
+            try:
+                loss, interrupted = train(sample_idx if estimator.shuffle else None)
+            except DivergenceError as error:
+                raise ValueError(NON_FINITE) from error
+            if interrupt.is_set():
+                interrupt.clear()
+                interrupted = True
+            if _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental):
                 break
-            run.no_improvement_count = 0
-        if incremental:
-            break
-        if run.n_iter == estimator.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter:d}) reached and "
-                "the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+
+
+def _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental):
+    """scikit-learn's bookkeeping after an epoch: whether the fit ends here."""
+    if loss is None:  # Ctrl-C in the middle of a sparse epoch
+        raise KeyboardInterrupt
+    run.loss = loss
+    run.n_iter += 1
+    run.t += n_samples
+    run.loss_curve.append(run.loss)
+    if estimator.verbose:
+        print(f"Iteration {run.n_iter:d}, loss = {run.loss:.8f}")
+    _update_no_improvement_count(estimator, run, validation)
+    run.solver.iteration_ends(run.t)
+    if interrupted:
+        raise KeyboardInterrupt  # after the epoch's bookkeeping, as between two epochs
+    if run.no_improvement_count > estimator.n_iter_no_change:
+        if run.solver.trigger_stopping(_stall_message(estimator), estimator.verbose):
+            return True
+        run.no_improvement_count = 0
+    if incremental:
+        return True
+    if run.n_iter == estimator.max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter:d}) reached and "
+            "the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
+    return False
 
 
 def _shuffle(sample_idx, random_state):

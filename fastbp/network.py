@@ -27,7 +27,8 @@ class Network:
         Units per layer, input first: ``[3, 4, 1]`` is 3 inputs, 4 hidden units, 1 output.
     activations : str or sequence of str, optional
         One name for every weight layer, or one per weight layer: ``"sigmoid"``, ``"tanh"``,
-        ``"relu"``, ``"identity"`` (alias ``"linear"``), and ``"softmax"`` on the output layer.
+        ``"relu"``, ``"identity"`` (alias ``"linear"``), ``"exp"`` (the output of a Poisson
+        regression; the matrix kernel trains it), and ``"softmax"`` on the output layer.
         The default is ``"relu"`` on hidden layers and ``"identity"`` on the output.
     bias : bool or sequence of bool, default True
         Whether each weight layer has a bias vector.
@@ -351,6 +352,12 @@ class Network:
             The model, when ``path`` is None.
         """
         from fastbp import onnx_export  # imports onnx only when called
+
+        if "exp" in self.activations:
+            raise NotImplementedError(
+                "to_onnx does not export the 'exp' activation yet (fastbp.onnx_export has no "
+                "Exp node for it)"
+            )
 
         if opset is None:
             opset = onnx_export.DEFAULT_OPSET

@@ -34,6 +34,7 @@ ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.where(z < 0, 0, z),
     "softmax": softmax,
+    "exp": np.exp,
 }
 
 # Derivatives written through the layer's output a = f(z), as the tutorials do.
@@ -42,6 +43,7 @@ DERIVATIVES = {
     "sigmoid": lambda a: a * (1 - a),
     "tanh": lambda a: 1 - a * a,
     "relu": lambda a: a > 0,
+    "exp": lambda a: a,
 }
 
 
@@ -112,7 +114,7 @@ def forward(weights, biases, activations, X, norms=None):
 def output_delta(O, T, activation, loss):
     """The delta of the output layer: dLoss/dz for each example."""
     E = O - T
-    if loss == "cross_entropy":
+    if loss in ("cross_entropy", "poisson"):  # each on its canonical output
         return E
     if activation == "softmax":
         # Squared error through softmax: the Jacobian applied to the error.
@@ -216,6 +218,10 @@ def example_losses(O, T, activation, loss):
     T = T.astype(np.float64)
     if loss == "squared_error":
         return 0.5 * np.sum((O - T) ** 2, axis=1)
+    if loss == "poisson":  # half the deviance: scikit-learn's xlogy(t, t / o) - t + o
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deviance = np.where(T == 0, 0.0, T * np.log(T / O))
+        return np.sum(deviance - T + O, axis=1)
     P = np.clip(O, eps, 1 - eps)
     if activation == "sigmoid":
         return -np.sum(T * np.log(P) + (1 - T) * np.log(1 - P), axis=1)
@@ -259,6 +265,7 @@ def fit(
     min_delta=0.0,
     restore_best=True,
     norms=None,
+    order=None,
 ):
     """Train copies of ``weights`` and ``biases``; return them and the history.
 
@@ -268,6 +275,7 @@ def fit(
     ``(weights, biases, history)`` where history maps each name in ``METRIC_NAMES`` (and,
     with validation data, each with a ``val_`` prefix) to an array with one entry per epoch.
     With ``norms`` (a ``BatchNorm`` or None per layer), trained copies of them come fourth.
+    ``order`` (a row of example indices per epoch) replaces the epochs' order and shuffle.
 
     The first epoch whose loss, or any parameter after its updates, is not finite raises
     ``DivergenceError``: its ``history`` holds the epochs before, and it carries the weights
@@ -297,10 +305,10 @@ def fit(
             finite_weights = [W.copy() for W in weights]
             finite_biases = [None if b is None else b.copy() for b in biases]
             rate = epoch_learning_rate(schedule, learning_rate, epoch, plateau["rate"])
-            order = epoch_order(n_samples, shuffle, generator)
+            visit = epoch_order(n_samples, shuffle, generator) if order is None else order[epoch]
             tallies = np.zeros(4)
             for start in range(0, n_samples, batch_size):
-                batch = order[start : start + batch_size]
+                batch = visit[start : start + batch_size]
                 batch_weight = None if sample_weight is None else sample_weight[batch]
                 weight_grads, bias_grads, layers, norm_grads = gradients(
                     weights,

@@ -22,7 +22,8 @@ Differences from scikit-learn's:
   does: its ``loss_`` agrees with scikit-learn's to 1e-6 on runs that converge, but over
   hundreds of unconverged iterations two implementations part as rounding differences grow;
 - sparse input (CSR, CSC) trains and predicts a block of rows at a time, densified;
-- ``MLPRegressor(loss="poisson")`` is not supported yet: it raises an error that says so;
+- ``MLPRegressor(loss="poisson")`` needs non-negative targets (scikit-learn's gives a NaN
+  loss on a negative one);
 - a fit that fails leaves the estimator as it was (scikit-learn's may be left half-fitted).
 """
 
@@ -66,7 +67,7 @@ _FASTBP_CONSTRAINTS = {
 
 # scikit-learn's activation names, and fastbp's for them.
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_OUTPUTS = {"identity": "identity", "logistic": "sigmoid", "softmax": "softmax"}
+_OUTPUTS = {"identity": "identity", "logistic": "sigmoid", "softmax": "softmax", "exp": "exp"}
 
 
 class _MultilayerPerceptron(BaseEstimator):
@@ -625,16 +626,8 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _check_supported(self):
-        super()._check_supported()
-        if self.loss == "poisson":
-            raise ValueError(
-                "loss='poisson' is not supported by fastbp.sklearn yet; use 'squared_error', "
-                "or scikit-learn's own estimator"
-            )
-
     def _output_activation(self):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -649,6 +642,10 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError(
+                f"y must be non-negative for loss='poisson' (counts or rates); got {np.min(y)}"
+            )
         return X, y
 
     @staticmethod

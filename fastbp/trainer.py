@@ -36,10 +36,12 @@ class Trainer:
         "weighted_mean" divides by the batch's summed sample weight instead (its size when
         unweighted), and the history's loss then weighs each batch's weighted mean loss by
         the batch's size: scikit-learn's MLP (a batch whose weights sum to 0 diverges).
-    loss : {"squared_error", "cross_entropy"}, default "squared_error"
+    loss : {"squared_error", "cross_entropy", "poisson"}, default "squared_error"
         ``0.5 * sum((o - t)**2)`` per example, or cross entropy, which needs a softmax output
         (or sigmoid outputs for binary targets) and targets in [0, 1]; its output delta is
-        ``o - t``.
+        ``o - t``. "poisson" is half the Poisson deviance, ``sum(t log(t / o) - t + o)``
+        (scikit-learn's), on an ``"exp"`` output and non-negative targets, delta ``o - t``
+        too; the generic and matrix kernels run it.
     shuffle : bool, default True
         Visit the examples of each epoch in a fresh random order drawn from ``seed``;
         otherwise in the order given.
@@ -174,6 +176,7 @@ class Trainer:
         restore_best=True,
         callbacks=(),
         callback_every=1,
+        order=None,
     ):
         """Train the network for ``epochs`` passes over ``(X, y)``.
 
@@ -227,6 +230,11 @@ class Trainer:
         callback_every : int, default 1
             Epochs between callbacks. The compiled kernel runs between calls, so a large
             value keeps Python out of the loop.
+        order : array_like of int, shape (epochs, n_samples), optional
+            The examples of each epoch in the order to visit them, a permutation of the
+            training examples per row (after ``validation_fraction`` holds some out), in
+            place of ``shuffle``'s order: ``fastbp.sklearn`` passes scikit-learn's shuffles
+            so, rather than copy the rows.
 
         Returns
         -------
@@ -260,6 +268,7 @@ class Trainer:
             "restore_best": restore_best,
             "callbacks": callbacks,
             "callback_every": callback_every,
+            "order": order,
         }
         plan = plan_fit(self, X, y, epochs, metrics, progress, fit_options)
         outcome, best_epoch = self._run(plan)
@@ -288,8 +297,12 @@ class Trainer:
 
             def train_chunk(rows, check_every):
                 options[codes.CHECK_EVERY] = check_every
+                given = data
+                if plan.order is not None:  # the chunk's rows of it: its epochs from ``done``
+                    done = int(state.counters[codes.EPOCH]) - first_epoch
+                    given = data._replace(order=plan.order[done : done + rows.shape[0]])
                 return plan.kernel(
-                    state, network.layout, data, validation, plan.settings, options, scratch, rows
+                    state, network.layout, given, validation, plan.settings, options, scratch, rows
                 )
 
             def on_chunk(done, history):

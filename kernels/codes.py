@@ -9,10 +9,13 @@ SIGMOID = 1
 TANH = 2
 RELU = 3
 SOFTMAX = 4
+EXP = 5  # scikit-learn's output for loss="poisson"
+
 
 # Loss codes.
 SQUARED_ERROR = 0
 CROSS_ENTROPY = 1
+POISSON = 2  # half the Poisson deviance, on an EXP output (scikit-learn's MLPRegressor)
 
 # Columns of the layout table (uint64, so LLVM can prove every computed index non-negative
 # and drop Numba's wrap-around code): one row per weight layer.
@@ -49,8 +52,8 @@ LEARNING_RATE = 0
 BATCH_DIVISOR = 1  # what a full batch's summed gradient is divided by: 1 for "sum", k for "mean"
 LAST_BATCH_DIVISOR = 2  # the same for the last, possibly shorter, batch
 LOG_CLIP = 3  # probabilities are clipped to [LOG_CLIP, 1 - LOG_CLIP] before a logarithm
-# Settings of the features only the matrix kernel (and, for momentum and L2, the unrolled
-# kernel) runs; fastbp.optimizers, fastbp.schedules and Trainer fill them.
+# Settings of the training features beyond plain SGD; fastbp.optimizers, fastbp.schedules
+# and Trainer fill them.
 MOMENTUM = 4
 BETA_1 = 5
 BETA_2 = 6

@@ -34,6 +34,8 @@ def activation(z, code):
         return np.tanh(z)
     if code == codes.RELU:
         return type(z)(0.0) if z < 0.0 else z  # NaN passes through: divergence stays visible
+    if code == codes.EXP:
+        return np.exp(z)
     return z
 
 
@@ -47,6 +49,8 @@ def derivative(a, code):
         return one - a * a
     if code == codes.RELU:
         return one if a > 0.0 else type(a)(0.0)
+    if code == codes.EXP:
+        return a
     return one
 
 
@@ -152,10 +156,19 @@ def score_example(acts, deltas, start, n_outputs, Y, example, loss_code, out_cod
         absolute += abs(e)
         if loss_code == codes.SQUARED_ERROR:
             example_loss += 0.5 * e * e
+        elif loss_code == codes.POISSON:
+            # scikit-learn's xlogy(t, t / o) - t + o, in its order (xlogy(0, x) is 0).
+            t64 = np.float64(t)
+            o64 = np.float64(o)
+            deviance = t64 * np.log(t64 / o64) if t64 != 0.0 else 0.0
+            example_loss += deviance - t64 + o64
         else:
+            # A term whose factor is 0 subtracts -0.0, which changes no sum: skipping its
+            # logarithm (9 of 10 on one-hot digits) leaves the loss as it was, bit for bit.
             p = min(max(np.float64(o), log_clip), 1.0 - log_clip)
-            example_loss -= np.float64(t) * np.log(p)
-            if out_code == codes.SIGMOID:
+            if t != 0.0:
+                example_loss -= np.float64(t) * np.log(p)
+            if out_code == codes.SIGMOID and t != 1.0:
                 example_loss -= (1.0 - np.float64(t)) * np.log(1.0 - p)
         if o > acts[start + best_out]:
             best_out = j
@@ -172,7 +185,9 @@ def score_example(acts, deltas, start, n_outputs, Y, example, loss_code, out_cod
 def output_delta(acts, deltas, start, n_outputs, loss_code, out_code):
     """Turn the errors ``score_example`` wrote into the output layer's delta, dLoss/dz."""
     if loss_code != codes.SQUARED_ERROR:
-        return  # cross entropy on a sigmoid or softmax output: the delta is the error itself
+        # Cross entropy on a sigmoid or softmax output, Poisson on an exp output (each its
+        # canonical link): the delta is the error itself.
+        return
     stop = start + n_outputs
     if out_code == codes.SOFTMAX:
         # The softmax Jacobian applied to the error: o_j (e_j - sum_k e_k o_k).

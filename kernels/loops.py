@@ -81,6 +81,9 @@ RUNS = frozenset(
         "l2_divided",
         "l2_in_loss",
         "loss_output_mean",
+        "order",
+        "poisson",
+        "exp",
     }
 )
 

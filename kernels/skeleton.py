@@ -177,10 +177,13 @@ def train(state, layout, data, validation, settings, options, scratch, history):
 {setup}
     loss_outputs = np.float64(n_outputs) if options[codes.LOSS_OUTPUT_MEAN] != 0 else 1.0
 
+    given_order = data.order.shape[0] > 0
     order = np.arange(n_samples)
     for epoch in range(history.shape[0]):
 {epoch_start}
-        if shuffle:
+        if given_order:
+            order = data.order[epoch]  # the caller's (scikit-learn's shuffles): no copy of X
+        elif shuffle:
             shuffle_in_place(order, rng_state)
         loss_sum = 0.0
         squared_sum = 0.0

@@ -60,6 +60,9 @@ RUNS = frozenset(
         "l2_divided",
         "l2_in_loss",
         "loss_output_mean",
+        "order",
+        "poisson",
+        "exp",
     }
 )
 
@@ -140,7 +143,11 @@ def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settin
                 propagated,
             )
             code_below = layout[layer - 1, codes.ACTIVATION]
-            for p in range(inputs_at, inputs_at + rows * fan_in):
+            if not dropping and not clipping:
+                # Vectorized without the branches below (digits' batches: 1 ms an epoch).
+                for p in range(inputs_at, inputs_at + rows * fan_in):
+                    deltas[p] = deltas[p] * derivative(acts[p], code_below)
+            for p in range(inputs_at, inputs_at + rows * fan_in if dropping or clipping else 0):
                 if dropping:
                     d = deltas[p] * derivative(raw[p], code_below) * masks[p]
                 else:
@@ -278,8 +285,17 @@ def forward_batch(
         norm = layout[layer, codes.NORM_OFFSET]
         stats = layout[layer, codes.STATS_OFFSET]
         batch_statistics = has_norm and training
+        if not has_norm:
+            # The common layer in a loop of its own, which LLVM vectorizes: in the loop below
+            # the normalization's branches kept relu a branch, mispredicted on half its units.
+            for i in range(rows):
+                for j in range(fan_out):
+                    total = z[i, j]
+                    if has_bias:
+                        total = total + params[bias + j]
+                    z[i, j] = activation(total, code)
         for i in range(rows):
-            for j in range(fan_out):
+            for j in range(fan_out if has_norm else 0):
                 total = z[i, j]
                 if has_bias:
                     total = total + params[bias + j]

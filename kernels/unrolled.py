@@ -31,6 +31,7 @@ RUNS = frozenset(
         "weighted_mean",
         "l2_divided",
         "loss_output_mean",
+        "order",
     }
 )
 

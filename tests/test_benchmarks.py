@@ -82,6 +82,14 @@ def test_fastbp_bench_runs_a_user_workload_beside_the_installed_peers(tmp_path):
     assert "sklearn same losses" in output  # the check from a shared start ran
 
 
+def test_fastbp_bench_times_the_estimators_beside_scikit_learns_on_the_same_loss_curve(tmp_path):
+    output = _bench(tmp_path, "--workloads", "E0,E1", "--repeats", "1", "--quick")
+    for name in ("E0", "E1"):
+        assert [row[1] for row in _rows(output, name)] == ["fastbp", "sklearn"]
+        assert f"{name}: " in output and "same loss_curve_ to 1e-9 (2 and 2 epochs)" in output
+        assert _rows(output, name)[1][3].endswith("x")
+
+
 def test_fastbp_bench_times_a_feature_beside_plain_sgd(tmp_path):
     output = _bench(tmp_path, "--workloads", "W3-l2", "--repeats", "1")
     rows = {row[2]: row for row in _rows(output, "W3 f64")}
@@ -157,14 +165,20 @@ def test_selection_of_sections_and_workloads():
         ["users"],
         {"users": ["U1", "U2", "U3", "U4", "U5"]},
     )
-    assert compare._selection(None, "U1,W4,F2,W3-adam") == (
-        ["kernels", "features", "users", "first-fit"],
-        {"kernels": ["W4"], "features": ["W3-adam"], "users": ["U1"], "first-fit": ["F2"]},
+    assert compare._selection(None, "U1,W4,F2,W3-adam,E0") == (
+        ["kernels", "features", "users", "estimators", "first-fit"],
+        {
+            "kernels": ["W4"],
+            "features": ["W3-adam"],
+            "users": ["U1"],
+            "estimators": ["E0"],
+            "first-fit": ["F2"],
+        },
     )
     assert compare._selection("kernels", "W2,U1")[1] == {"kernels": ["W2"]}
     with pytest.raises(SystemExit, match="no workload of --workloads is in --sections"):
         compare._selection("kernels", "U1")
-    with pytest.raises(SystemExit, match="--sections takes kernels, features, users, first-fit"):
+    with pytest.raises(SystemExit, match="--sections takes kernels, features, users, estimators,"):
         compare._selection("speed", None)
 
 

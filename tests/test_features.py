@@ -59,6 +59,10 @@ def feature_configurations(draw):
     config["n_validation"] = draw(st.sampled_from([0, 0, 1, 5]))
     config["patience"] = draw(st.sampled_from([None, None, 1, 3]))
     config["restore_best"] = draw(st.booleans())
+    config["given_order"] = draw(st.booleans())
+    # "auto" takes the generic path on these small networks unless a feature only the
+    # matrix path runs is drawn; "matrix" holds that path to every feature too.
+    config["kernel"] = draw(st.sampled_from(["auto", "matrix"]))
     n, batch = config["n_samples"], config["batch_size"]
     batch = n if batch is None else min(batch, n)
     # Batches of 3 or more, the last one too: normalizing 2 values gives +-1 whatever they
@@ -139,7 +143,10 @@ def train_both(config):
     features = {name: config[name] for name in names}
     features["clip_norm"] = config["clip_norm"]
     stopping = {"patience": config["patience"], "restore_best": config["restore_best"]}
-    history = Trainer(net, **training, **features).fit(
+    if config.get("given_order"):  # an order per epoch, in place of the shuffle
+        orders = [rng.permutation(X.shape[0]) for _ in range(config["epochs"])]
+        stopping["order"] = np.array(orders).reshape(config["epochs"], X.shape[0])
+    history = Trainer(net, **training, **features, kernel=config["kernel"]).fit(
         X,
         Y,
         epochs=config["epochs"],
@@ -320,9 +327,15 @@ def test_loss_output_mean_averages_each_example_loss_over_the_outputs():
         ({"loss_output_mean": True}, "loss_output_mean"),
     ],
 )
-def test_only_the_matrix_kernel_runs_scikit_learns_batches(settings, feature):
-    with pytest.raises(ValueError, match=rf"kernel 'generic' does not run .*\({feature}\)"):
-        one_batch(kernel="generic", **settings)
+@pytest.mark.parametrize("kernel", ["generic", "unrolled"])
+def test_every_path_runs_scikit_learns_batches_as_the_matrix_path_does(settings, feature, kernel):
+    if kernel == "unrolled" and feature == "l2_in_loss":
+        with pytest.raises(ValueError, match=rf"kernel 'unrolled' does not run .*\({feature}\)"):
+            one_batch(kernel=kernel, l2=0.1, **settings)
+        return
+    weights = {"sample_weight": [1.0, 3.0]}
+    expected = one_batch(kernel="matrix", l2=0.1, **settings, **weights)
+    assert one_batch(kernel=kernel, l2=0.1, **settings, **weights) == expected
 
 
 def test_rprop_needs_the_full_batch():

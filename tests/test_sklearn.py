@@ -62,12 +62,15 @@ def data(kind, n_samples=53, seed=0):
         "multilabel": np.column_stack([classes == 0, classes == 1, X[:, 3] > 0]).astype(int),
         "regression": X @ rng.normal(size=5) + 0.1 * rng.normal(size=n_samples),
         "regression2": np.column_stack([X @ rng.normal(size=5), np.sin(X[:, 0])]),
+        # Counts, zeros among them, for loss="poisson".
+        "counts": rng.poisson(np.exp(0.5 * X[:, 0] - 0.3 * X[:, 1])).astype(float),
+        "counts2": rng.poisson(np.exp(np.column_stack([0.4 * X[:, 2], -0.5 * X[:, 3]]))),
     }
     return X, targets[kind]
 
 
 def estimator_kind(kind):
-    return "regressor" if kind.startswith("regression") else "classifier"
+    return "regressor" if kind.startswith(("regression", "counts")) else "classifier"
 
 
 def fit_both(kind, params, sample_weight=None, n_samples=53):
@@ -488,6 +491,29 @@ def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was():
     assert clf.loss_curve_ == before["loss_curve_"] and clf.n_iter_ == before["n_iter_"]
 
 
+# loss="poisson": an exp output, half the Poisson deviance summed over the outputs, and the
+# delta o - t, as scikit-learn's MLPRegressor; counts of one output and of two.
+POISSON_CASES = [
+    ("counts", {"solver": "adam", "learning_rate_init": 0.01}),
+    ("counts", {"solver": "sgd", "learning_rate_init": 0.01, "shuffle": True, "alpha": 0.3}),
+    ("counts2", {"solver": "sgd", "learning_rate": "adaptive", "learning_rate_init": 0.01}),
+    ("counts2", {"solver": "adam", "early_stopping": True, "batch_size": 16, "max_iter": 25}),
+    ("counts", {"solver": "adam", "activation": "tanh", "weighted": True}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), POISSON_CASES)
+def test_poisson_regression_as_scikit_learns(kind, params):
+    params = {**BASE, "loss": "poisson", **params}
+    weighted = params.pop("weighted", False)
+    weights = np.random.default_rng(4).uniform(0.1, 2.0, 53) if weighted else None
+    ours, theirs = fit_both(kind, params, sample_weight=weights)
+    assert_same_fit(ours, theirs)
+    assert ours.out_activation_ == "exp" and ours.network_.activations[-1] == "exp"
+    X, _ = data(kind)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=RTOL)
+
+
 # lbfgs: SciPy's L-BFGS-B on the same objective. Two implementations of one L-BFGS run part
 # as their rounding differences grow (about tenfold every 20 iterations on these data, as
 # for any non-convex problem), so the cases are runs that converge or stop early enough.
@@ -499,6 +525,8 @@ LBFGS_CASES = [
     ("regression", {"max_iter": 60}),
     ("regression2", {"alpha": 0.5, "max_iter": 40}),
     ("regression", {"activation": "logistic", "max_iter": 30, "weighted": True}),
+    ("counts", {"loss": "poisson", "max_iter": 40}),
+    ("counts2", {"loss": "poisson", "activation": "tanh", "alpha": 0.5, "max_iter": 30}),
 ]
 
 
@@ -606,12 +634,13 @@ def test_blas_predict_is_network_predict(sizes, hidden, output, batch_norm, dtyp
 @pytest.mark.parametrize(
     ("role", "params", "message"),
     [
-        ("regressor", {"loss": "poisson"}, "loss='poisson' is not supported"),
+        ("regressor", {"loss": "poisson"}, "y must be non-negative for loss='poisson'"),
         ("classifier", {"solver": "sgd", "momentum": 1.0}, "momentum must be below 1"),
     ],
 )
 def test_what_is_not_supported_yet_says_so(role, params, message):
     X, y = data("multiclass")
+    y = y - 1  # -1, 0, 1: labels to a classifier, a negative count to loss='poisson'
     with pytest.raises(ValueError, match=message):
         OURS[role](**params).fit(X, y)
 

@@ -1,6 +1,6 @@
 """fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn, and its first-fit latency.
 
-Four sections, each selectable (``--sections``) and each made of workloads that can be picked
+Five sections, each selectable (``--sections``) and each made of workloads that can be picked
 one by one (``--workloads W4,U1,F2``):
 
 - kernels (W1-W4): ns per example visited, beside the reference, JAX, PyTorch and
@@ -11,6 +11,9 @@ one by one (``--workloads W4,U1,F2``):
 - users (U1-U5): seconds per epoch on what tabular users train, beside scikit-learn's
   MLPClassifier and a plain PyTorch loop; same losses from the same start checked first
   (``user_section``);
+- estimators (E0-E5): ``fastbp.sklearn.MLPClassifier`` beside scikit-learn's, seconds per
+  epoch, on scikit-learn's defaults on digits (E0) and on U1-U5 (E1-E5); the same loss
+  curves checked first (``estimator_section``);
 - first-fit (F1-F5): seconds of a first fit in a fresh process, cold and warm Numba cache
   (``first_fit``).
 
@@ -37,10 +40,11 @@ SECTIONS = {
     "kernels": ("W1", "W2", "W3", "W4"),
     "features": tuple(W3_FEATURES),
     "users": ("U1", "U2", "U3", "U4", "U5"),
+    "estimators": ("E0", "E1", "E2", "E3", "E4", "E5"),
     "first-fit": ("F1", "F2", "F3", "F4", "F5"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
-MULTI_THREAD_DEFAULT = ("W4", "U4")
+MULTI_THREAD_DEFAULT = ("W4", "U4", "E4")
 DTYPES = ("float64", "float32")
 # Variables some machines set to make older OpenBLAS builds pick a safe, older kernel.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -163,7 +167,7 @@ def _run_children(args, sections, workloads, results_file):
     status = 0
     for threads in (int(t) for t in _names(args.threads, None, "--threads")):
         chosen = []
-        for section in ("kernels", "features", "users"):
+        for section in ("kernels", "features", "users", "estimators"):
             names = workloads.get(section, [])
             if threads > 1 and (section == "features" or not args.workloads):
                 names = [n for n in names if n in MULTI_THREAD_DEFAULT]
@@ -247,6 +251,10 @@ def _child(args, sections, workloads, peers, dtypes):
             args.quick,
             args.results,
         )
+    if "estimators" in workloads:
+        from fastbp.benchmarking.estimator_section import run_estimators
+
+        run_estimators(workloads["estimators"], args.repeats, threads, args.quick, args.results)
     return 0
 
 

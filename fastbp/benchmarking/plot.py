@@ -24,6 +24,7 @@ TITLES = {
     "kernels": "Kernels, per example: each contender's time as a multiple of fastbp's",
     "features": "W3 per example, fastbp with each feature: time as a multiple of plain SGD's",
     "users": "User workloads, per epoch: each contender's time as a multiple of fastbp's",
+    "estimators": "fastbp.sklearn beside scikit-learn's MLPClassifier, per epoch: its multiple",
     "first-fit": "First fit in a fresh process (seconds)",
 }
 FIRST_FIT_BOUNDS = {"cold fit": 3.0, "warm fit": 0.5}

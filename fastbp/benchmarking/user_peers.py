@@ -59,25 +59,7 @@ def prepare_sklearn(workload, threads, initial=None):
     from sklearn.neural_network import MLPClassifier
 
     X, labels = workload.data()
-    settings = dict(
-        hidden_layer_sizes=workload.hidden,
-        activation=workload.activation,
-        solver="adam" if workload.optimizer == "adam" else "sgd",
-        alpha=0.0,
-        batch_size=workload.batch_size,
-        learning_rate="constant",
-        learning_rate_init=workload.learning_rate,
-        momentum=0.9,
-        nesterovs_momentum=False,
-        shuffle=False,
-        # tol must be >= 0 here; a stop needs n_iter_no_change epochs without improvement,
-        # more than the fit has, so every fit runs all its epochs.
-        tol=0.0,
-        n_iter_no_change=workload.epochs + 1,
-        early_stopping=False,
-        max_iter=workload.epochs,
-        random_state=WEIGHT_SEED_SKLEARN,
-    )
+    settings = sklearn_settings(workload)
 
     def fit(model):
         with warnings.catch_warnings():
@@ -105,6 +87,30 @@ def prepare_sklearn(workload, threads, initial=None):
 
 
 WEIGHT_SEED_SKLEARN = 0
+
+
+def sklearn_settings(workload):
+    """``MLPClassifier``'s parameters for the workload (fastbp.sklearn's estimator takes the
+    same): its network, optimizer, batches in order, no L2, no stopping before its epochs."""
+    return dict(
+        hidden_layer_sizes=workload.hidden,
+        activation=workload.activation,
+        solver="adam" if workload.optimizer == "adam" else "sgd",
+        alpha=0.0,
+        batch_size=workload.batch_size,
+        learning_rate="constant",
+        learning_rate_init=workload.learning_rate,
+        momentum=0.9,
+        nesterovs_momentum=False,
+        shuffle=False,
+        # tol must be >= 0 here; a stop needs n_iter_no_change epochs without improvement,
+        # more than the fit has, so every fit runs all its epochs.
+        tol=0.0,
+        n_iter_no_change=workload.epochs + 1,
+        early_stopping=False,
+        max_iter=workload.epochs,
+        random_state=WEIGHT_SEED_SKLEARN,
+    )
 
 
 def prepare_torch(workload, threads, initial=None, record=False):
