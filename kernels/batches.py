@@ -69,6 +69,8 @@ class Batches:
     """The layer routines of the matrix path: a batch's rows through each layer at once."""
 
     description = "whole batches, one BLAS call per layer"
+    out_code = "out_code"  # read from the layout at run time
+    loss_code = "loss_code"  # read from the options at run time
     key = "batches"
     by_batch = True
     imports = (
@@ -97,6 +99,7 @@ class Batches:
             tallies=True,
             validation=True,
             ends_epochs=True,
+            ordered=True,
         )
 
     def setup_lines(self, fit):

@@ -104,12 +104,16 @@ class Loops:
     """The layer routines that read the layout at run time: one kernel per ``Fit``."""
 
     description = "loops over any layout"
+    out_code = "out_code"  # read from the layout at run time
+    loss_code = "loss_code"  # read from the options at run time
     key = "loops"
 
     def compiled(self, fit):
         """Guard every feature that costs nothing outside the update of each weight; in
         batches that update is ``apply_update``'s, whatever the optimizer."""
-        fit = fit._replace(clip_value=True, weighted=True, validation=True, ends_epochs=True)
+        fit = fit._replace(
+            clip_value=True, weighted=True, validation=True, ends_epochs=True, ordered=True
+        )
         if fit.fused:
             return fit
         return fit._replace(optimizer=-1, l2=False, l2_biases=False, l2_divided=False)

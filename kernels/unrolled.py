@@ -50,17 +50,20 @@ def scratch_size(width, n_params, batch_size):
 def kernel_for_fit(layout, settings, options, features):
     """The kernel unrolled for ``layout`` and the fit the encoded ``settings`` and
     ``options`` and its ``features`` describe."""
-    return skeleton.kernel(Unrolled(layout), skeleton.Fit.of(settings, options, features))
+    routines = Unrolled(layout, int(options[codes.LOSS_CODE]))
+    return skeleton.kernel(routines, skeleton.Fit.of(settings, options, features))
 
 
 class Unrolled:
-    """The layer routines of one layout written out: every activation, delta, weight and
-    optimizer state a local, every index known at compile time."""
+    """The layer routines of one layout and loss code written out: every activation,
+    delta, weight and optimizer state a local, every index and code known at compile time."""
 
-    def __init__(self, layout):
+    def __init__(self, layout, loss_code):
         self.rows = [[int(v) for v in row] for row in layout]
-        self.key = ("unrolled", layout.tobytes(), layout.shape)
+        self.key = ("unrolled", layout.tobytes(), layout.shape, loss_code)
+        self.loss_code = str(loss_code)
         self.description = f"unrolled for layout {self.rows}"
+        self.out_code = str(self.rows[-1][codes.ACTIVATION])
         self.parameters = [i for row in self.rows for i in _parameter_indices(row)]
 
     def _decayed(self, fit):
@@ -82,7 +85,6 @@ class Unrolled:
         lines = [
             f"out_start = np.uint64({last[codes.OUTPUT_OFFSET]})",
             f"n_outputs = np.uint64({last[codes.FAN_OUT]})",
-            f"out_code = {last[codes.ACTIVATION]}",
             f"acts = scratch[:{width}]",
             f"deltas = scratch[{width}:{2 * width}]",
         ]

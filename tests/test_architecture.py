@@ -43,24 +43,23 @@ def test_repr_and_record_are_read_from_the_table():
 
 
 @pytest.mark.parametrize(
-    ("settings", "feature"),
+    ("kernel", "settings", "feature"),
     [
-        ({"optimizer": "adam"}, "adam"),
-        ({"l2": 0.1}, "l2"),
-        ({"dropout": 0.2}, "dropout"),
-        ({"clip_value": 1.0}, "clip_value"),
-        ({"clip_norm": 1.0}, "clip_norm"),
-        ({"schedule": "invscaling"}, "schedule"),
+        ("generic", {"optimizer": "rprop"}, "rprop"),
+        ("generic", {"dropout": 0.2, "batch_size": 2}, "dropout_in_batches"),
+        ("unrolled", {"dropout": 0.2, "batch_size": 1}, "dropout"),
+        ("unrolled", {"clip_norm": 1.0}, "clip_norm"),
+        ("unrolled", {"l2": 0.1, "l2_in_loss": True}, "l2_in_loss"),
     ],
 )
-def test_a_forced_kernel_names_the_features_its_declaration_lacks(settings, feature):
+def test_a_forced_kernel_names_the_features_its_declaration_lacks(kernel, settings, feature):
     net = Network([3, 2, 1], seed=0)
     before = net.params.copy()
-    assert feature not in _kernels.PATHS["generic"].runs
-    with pytest.raises(ValueError, match=rf"kernel 'generic' does not run .*\({feature}\)"):
-        Trainer(net, kernel="generic", **settings).fit(X, Y)
+    assert feature not in _kernels.PATHS[kernel].runs
+    with pytest.raises(ValueError, match=rf"kernel '{kernel}' does not run .*\b{feature}\b"):
+        Trainer(net, kernel=kernel, **settings).fit(X, Y)
     assert np.array_equal(net.params, before)
-    assert _kernels.choose(net, 32, 10, [feature]) == "matrix"
+    assert feature in _kernels.PATHS[_kernels.choose(net, 32, 10**6, [feature])].runs
 
 
 def test_a_fit_for_many_epochs_allocates_only_the_epochs_it_trains():

@@ -130,9 +130,9 @@ def test_a_kernel_is_built_once_per_fit_and_its_source_kept_on_disk():
     layout = Network([2, 2, 1]).layout
     plain = skeleton.Fit.of(*_encoded(batch_size=1), features=())
     batches = skeleton.Fit.of(*_encoded(batch_size=2), features=())
-    routines = unrolled.Unrolled(layout)
+    routines = unrolled.Unrolled(layout, 0)
     kernel = skeleton.kernel(routines, plain)
-    assert kernel is skeleton.kernel(unrolled.Unrolled(layout), plain)
+    assert kernel is skeleton.kernel(unrolled.Unrolled(layout, 0), plain)
     assert kernel is not skeleton.kernel(routines, batches)
     assert kernel is not skeleton.kernel(loops.LOOPS, plain)
     with open(kernel.py_func.__code__.co_filename) as file:

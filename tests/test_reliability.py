@@ -197,8 +197,8 @@ def test_a_fit_hands_the_kernel_x_itself_when_it_is_already_contiguous_and_of_it
     seen = []
     choose_kernel = _kernels.kernel_and_scratch
 
-    def spying(name, network, settings, options):
-        kernel, size = choose_kernel(name, network, settings, options)
+    def spying(name, network, settings, options, features):
+        kernel, size = choose_kernel(name, network, settings, options, features)
 
         def spy(state, layout, data, *rest):
             seen.append(data.X)
