@@ -117,22 +117,15 @@ def parse_classifier(scope, model, inputs, custom_parsers=None):
 
 
 def check_convertible(model):
-    """Raise a clear error for an estimator whose network cannot be converted: unfitted
-    (sklearn's NotFittedError), or a classifier fitted on a single class."""
+    """Raise a clear error for an estimator that cannot be converted: unfitted
+    (scikit-learn's NotFittedError), or a classifier fitted on a single class."""
     check_is_fitted(model, msg=_NOT_FITTED)
-    if isinstance(model, MLPClassifier):
-        if len(model.classes_) < 2:
-            raise ValueError(
-                f"{type(model).__name__} was fitted on a single class ({model.classes_[0]!r}): "
-                "it has no probabilities that skl2onnx's outputs can express; fit it on two "
-                "classes or more"
-            )
-        kind = np.asarray(model.classes_).dtype.kind
-        if kind == "f" and not np.array_equal(model.classes_, np.round(model.classes_)):
-            raise ValueError(
-                "skl2onnx's labels are int64 or strings, and the classes "
-                f"{model.classes_!r} are floats that are not integers"
-            )
+    if isinstance(model, MLPClassifier) and len(model.classes_) < 2:
+        raise ValueError(
+            f"{type(model).__name__} was fitted on a single class "
+            f"({model.classes_.tolist()[0]!r}): it has no probabilities that skl2onnx's "
+            "outputs can express; fit it on two classes or more"
+        )
 
 
 def _check_inputs(operator):
