@@ -30,9 +30,17 @@ double inputs, float otherwise). Labels are chosen in the network's dtype, befor
 ONNX's ``ZipMap`` takes float probabilities only: a model with double inputs needs the option
 ``zipmap`` False or ``"columns"``, and a clear error says so.
 
+Where skl2onnx's converter of scikit-learn's MLPClassifier differs, these follow
+``predict``: integer labels stay int64 (it casts them through int32), multilabel labels come
+from ``Greater`` and ``Cast`` (its ``Binarizer`` has no double kernel in ONNX Runtime), and
+a regressor of several outputs keeps its shape (it reshapes to ``(-1, 1)``).
+
 Needs the ``sklearn-onnx`` extra: ``pip install "fastbp[sklearn-onnx]"``.
 """
 
+# _parse_sklearn_classifier is private: the parser update_registered_converter itself
+# installs for classifiers (zipmap), there in every skl2onnx the extra allows (tested with
+# 1.18.0, 1.19.1 and 1.20.0).
 try:
     import skl2onnx
     from skl2onnx._parse import _parse_sklearn_classifier
