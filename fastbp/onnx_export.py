@@ -13,9 +13,9 @@ A float32 network's graph is float32 throughout, its standardization included (`
 standardizes in float64 and rounds once), so that runtimes without float64 kernels run it.
 
 The nodes are written through a small builder interface (``constant`` and ``node``, see
-``GraphBuilder``), so that a converter for another tool (skl2onnx's ``container`` and
-``scope``) can emit a network into its own graph with ``emit_network`` and an adapter of a
-few lines.
+``GraphBuilder``), so that a converter for another tool emits a network into its own graph
+with ``emit_network`` and an adapter of a few lines: ``fastbp.sklearn_onnx.ContainerBuilder``
+does it over skl2onnx's ``scope`` and ``container``.
 
 Needs the ``onnx`` extra: ``pip install "fastbp[onnx]"``.
 """
