@@ -353,12 +353,6 @@ class Network:
         """
         from fastbp import onnx_export  # imports onnx only when called
 
-        if "exp" in self.activations:
-            raise NotImplementedError(
-                "to_onnx does not export the 'exp' activation yet (fastbp.onnx_export has no "
-                "Exp node for it)"
-            )
-
         if opset is None:
             opset = onnx_export.DEFAULT_OPSET
         return onnx_export.to_onnx(self, path, opset)

@@ -42,7 +42,13 @@ INPUT = "X"
 OUTPUTS = "outputs"
 PROBABILITIES = "probabilities"
 BATCH = "N"
-_ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax"}
+_ACTIVATION_OPS = {
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "Relu",
+    "softmax": "Softmax",
+    "exp": "Exp",
+}
 _NAME_KEYS = ("feature_names", "target_names", "classes")  # what fastbp.cli keeps in metadata
 
 

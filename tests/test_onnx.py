@@ -151,6 +151,16 @@ def test_onnx_runtime_computes_what_predict_does(drawn, n_samples):
     assert_matches_network(net, model, raw_inputs(net, rng, n_samples))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_poisson_regressors_exp_output_runs_in_onnx_runtime(dtype):
+    net = Network([3, 5, 2], activations=["tanh", "exp"], dtype=dtype, seed=4)
+    X = np.random.default_rng(4).normal(size=(17, 3)).astype(dtype)
+    model = net.to_onnx()
+    onnx.checker.check_model(model, full_check=True)
+    got = run(model, X)["outputs"]
+    np.testing.assert_allclose(got, net.predict(X), rtol=TOLERANCE[net.dtype])
+
+
 def classifier(dtype=np.float64, n_outputs=3, seed=0):
     """A batch-normalized, scaled classifier with the column names ``fastbp train`` keeps."""
     activation = "softmax" if n_outputs > 1 else "sigmoid"

@@ -83,5 +83,3 @@ def test_the_unrolled_kernel_does_not_run_poisson_and_exp():
     net = Network([3, 4, 2], activations=["tanh", "exp"], seed=0)
     with pytest.raises(ValueError, match=r"does not run this fit's features \(poisson, exp\)"):
         Trainer(net, loss="poisson", kernel="unrolled").fit(*counts())
-    with pytest.raises(NotImplementedError, match="'exp' activation"):
-        net.to_onnx()
