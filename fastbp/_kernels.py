@@ -20,7 +20,11 @@ tests/test_kernels.py checks.
 """
 
 import dataclasses
+import os
+import threading
 from collections.abc import Callable
+
+import numba
 
 from fastbp.kernels import codes, train, train_matrix, unrolled
 from fastbp.network import activation_width
@@ -54,9 +58,29 @@ UNROLLED = Path(
     lambda network: unrolled.supports(network.layout),
 )
 MATRIX = Path(
-    "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: train_matrix.train_matrix
+    "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: _matrix_kernel(*fit)
 )
 PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
+
+# Numba's workqueue threading layer does not take two parallel kernels at once.
+_THREADED = threading.Lock()
+
+
+def _matrix_kernel(layout, settings, options):
+    """The matrix kernel for a fit: the one-thread entry, or with ``options[THREADS] > 1``
+    the threaded one (compiled on first use), run on at most that many of Numba's threads."""
+    threads = int(options[codes.THREADS])
+    if threads == 1:
+        return train_matrix.train_matrix
+    _prefer_workqueue()
+    from fastbp.kernels import threaded  # defines the threaded twins; compiles nothing yet
+
+    def run_threaded(*arguments):
+        with _THREADED:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            return threaded.train_matrix(*arguments)
+
+    return run_threaded
 
 
 def _long_fit(network, batch_size, n_visits):
@@ -115,3 +139,18 @@ def kernel_and_scratch(name, network, settings, options):
     batch_size = int(options[codes.BATCH_SIZE])
     size = path.scratch_size(activation_width(layout), network.params.size, batch_size)
     return path.kernel(layout, settings, options), size
+
+
+def _prefer_workqueue():
+    """Use Numba's workqueue threading layer for the threaded matrix kernel, unless the user
+    chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
+
+    With the OpenMP layer, its idle workers spin between parallel regions and took the core
+    from the BLAS calls in between: on two cores a fit ran 5x slower, with 1 thread or 2.
+    The workqueue layer's workers sleep. It does not take two parallel kernels at once,
+    which ``_THREADED`` serializes.
+    """
+    from numba.np.ufunc import parallel
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
+        numba.config.THREADING_LAYER = "workqueue"

@@ -103,6 +103,16 @@ class Trainer:
         more on a network with a layer of 4096 weights or more or for any fit with a feature
         the generic kernel lacks, else generic. Each kernel compiles on first use (seconds)
         and is cached on disk after.
+    threads : int, default 1
+        Threads the matrix kernel splits each layer's products over (the forward pass and
+        the deltas by examples, the gradient by the layer's inputs), each computing its own
+        numbers start to finish: a fit gives the same result whatever the count, run after
+        run. The other kernels run on one thread. One is the default, as in scikit-learn
+        (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
+        cross-validation, ensembles), where threads per fit would fight over the cores, and
+        only wide layers in batches gain (W4, 784-256-10 in batches of 64: see the README).
+        The threaded kernel compiles on first use with ``threads > 1``, and uses at most
+        Numba's thread count (``NUMBA_NUM_THREADS``, the cores by default) at once.
 
     Examples
     --------
@@ -139,6 +149,7 @@ class Trainer:
         clip_norm=None,
         norm_momentum=0.1,
         kernel="auto",
+        threads=1,
     ):
         self.network = network
         given = locals()
