@@ -3,8 +3,10 @@
 Each product of a batch's layer is split into chunks of output rows, one per thread
 (``prange``): the forward pass and the deltas by examples, the gradient by parameter rows
 (the layer's inputs). Every number a product writes is computed by one thread, start to
-finish, in the same order whatever the number of threads, so a fit's result does not depend
-on the thread count; there is nothing to reduce.
+finish, and there is nothing to reduce: a thread count gives the same result run after run.
+The loops compute each number the same way whatever the count; a BLAS call's order of
+summation can depend on the rows it is given (OpenBLAS's did, on 5 rows against 16), so
+different counts agree to rounding.
 
 The three products are not inlined: each one's BLAS calls and loops compile once, not once
 per call site. Compiled as they are, ``prange`` is ``range``: the one-thread matrix kernel

@@ -101,7 +101,7 @@ def feature_learning_rate(config):
     return learning_rate(config)
 
 
-def train_both(config):
+def train_both(config, threads=1):
     net = Network(
         config["sizes"],
         activations=config["activations"],
@@ -139,7 +139,7 @@ def train_both(config):
     features = {name: config[name] for name in names}
     features["clip_norm"] = config["clip_norm"]
     stopping = {"patience": config["patience"], "restore_best": config["restore_best"]}
-    history = Trainer(net, **training, **features).fit(
+    history = Trainer(net, **training, **features, threads=threads).fit(
         X,
         Y,
         epochs=config["epochs"],

@@ -11,7 +11,7 @@ one by one (``--workloads W4,U1,F2``):
 - users (U1-U5): seconds per epoch on what tabular users train, beside scikit-learn's
   MLPClassifier and a plain PyTorch loop; same losses from the same start checked first
   (``user_section``);
-- first-fit (F1-F5): seconds of a first fit in a fresh process, cold and warm Numba cache
+- first-fit (F1-F6): seconds of a first fit in a fresh process, cold and warm Numba cache
   (``first_fit``).
 
 Every contender of a thread count runs in one child process, interleaved: each repeat times
@@ -37,7 +37,7 @@ SECTIONS = {
     "kernels": ("W1", "W2", "W3", "W4"),
     "features": tuple(W3_FEATURES),
     "users": ("U1", "U2", "U3", "U4", "U5"),
-    "first-fit": ("F1", "F2", "F3", "F4", "F5"),
+    "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
 MULTI_THREAD_DEFAULT = ("W4", "U4")
