@@ -19,6 +19,7 @@ All give the same results (the unrolled kernel bit for bit, the BLAS one to roun
 tests/test_kernels.py checks.
 """
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -76,7 +77,7 @@ def _matrix_kernel(layout, settings, options):
     from fastbp.kernels import threaded  # defines the threaded twins; compiles nothing yet
 
     def run_threaded(*arguments):
-        with _THREADED:
+        with _THREADED, _one_blas_thread():
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             return threaded.train_matrix(*arguments)
 
@@ -154,3 +155,15 @@ def _prefer_workqueue():
 
     if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
         numba.config.THREADING_LAYER = "workqueue"
+
+
+def _one_blas_thread():
+    """Each of the threaded kernel's threads calls BLAS on its own chunk: BLAS's own threads
+    on top would oversubscribe the cores (main's W4 fit ran 9x slower with OpenBLAS on 2
+    threads on a loaded 2-core machine). threadpoolctl (which scikit-learn brings) limits
+    them for the call; without it, ``OPENBLAS_NUM_THREADS=1`` does."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
