@@ -25,8 +25,13 @@ All give the same results (the unrolled kernel and the generic one bit for bit, 
 to rounding), which tests/test_kernels.py checks.
 """
 
+import contextlib
 import dataclasses
+import os
+import threading
 from collections.abc import Callable
+
+import numba
 
 from fastbp.kernels import batches, codes, loops, train_matrix, unrolled
 from fastbp.network import activation_width
@@ -59,8 +64,30 @@ UNROLLED = Path(
     unrolled.kernel_for_fit,
     lambda network: unrolled.supports(network.layout),
 )
-MATRIX = Path("matrix", train_matrix.RUNS, train_matrix.scratch_size, batches.kernel_for_fit)
+MATRIX = Path(
+    "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: _matrix_kernel(*fit)
+)
 PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
+
+# Numba's workqueue threading layer does not take two parallel kernels at once.
+_THREADED = threading.Lock()
+
+
+def _matrix_kernel(layout, settings, options, features):
+    """The matrix kernel for a fit: the one-thread one, or with ``options[THREADS] > 1``
+    the threaded one (compiled on first use), run on at most that many of Numba's threads."""
+    threads = int(options[codes.THREADS])
+    if threads == 1:
+        return batches.kernel_for_fit(layout, settings, options, features)
+    _prefer_workqueue()
+    kernel = batches.kernel_for_fit(layout, settings, options, features, threaded=True)
+
+    def run_threaded(*arguments):
+        with _THREADED, _one_blas_thread():
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            return kernel(*arguments)
+
+    return run_threaded
 
 
 def _long_fit(network, batch_size, n_visits):
@@ -120,3 +147,30 @@ def kernel_and_scratch(name, network, settings, options, features):
     batch_size = int(options[codes.BATCH_SIZE])
     size = path.scratch_size(activation_width(layout), network.params.size, batch_size)
     return path.kernel(layout, settings, options, features), size
+
+
+def _prefer_workqueue():
+    """Use Numba's workqueue threading layer for the threaded matrix kernel, unless the user
+    chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
+
+    With the OpenMP layer, its idle workers spin between parallel regions and took the core
+    from the BLAS calls in between: on two cores a fit ran 5x slower, with 1 thread or 2.
+    The workqueue layer's workers sleep. It does not take two parallel kernels at once,
+    which ``_THREADED`` serializes.
+    """
+    from numba.np.ufunc import parallel
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+def _one_blas_thread():
+    """Each of the threaded kernel's threads calls BLAS on its own chunk: BLAS's own threads
+    on top would oversubscribe the cores (main's W4 fit ran 9x slower with OpenBLAS on 2
+    threads on a loaded 2-core machine). threadpoolctl (which scikit-learn brings) limits
+    them for the call; without it, ``OPENBLAS_NUM_THREADS=1`` does."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")

@@ -286,6 +286,13 @@ SETTINGS = (
         cli={"type": float, "help": "batch normalization's running-statistics momentum"},
     ),
     Setting("kernel", "auto", _check_kernel, record=None, cli={"choices": list(_kernels.CHOICES)}),
+    Setting(
+        "threads",
+        1,
+        lambda value, network: _checks.check_count(value, "threads", minimum=1),
+        _into("options", codes.THREADS),
+        cli={"type": int, "help": "threads of the matrix kernel's layer products (default 1)"},
+    ),
 )
 NAMES = tuple(setting.name for setting in SETTINGS)
 

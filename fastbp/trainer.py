@@ -107,6 +107,17 @@ class Trainer:
         layer of 4096 weights or more or for a fit with a feature only it runs, else generic.
         Each kernel is written out for the features the fit uses, compiles on first use
         (seconds) and is cached on disk after.
+    threads : int, default 1
+        Threads the matrix kernel splits each layer's products over (the forward pass and
+        the deltas by examples, the gradient by the layer's inputs), each computing its own
+        numbers start to finish, so a count gives the same result run after run; counts
+        differ from each other by rounding only (BLAS sums in an order that depends on the
+        rows of each call). The other kernels run on one thread. One is the default, as in
+        scikit-learn (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
+        cross-validation, ensembles), where threads per fit would fight over the cores, and
+        only wide layers in batches gain (W4, 784-256-10 in batches of 64: see the README).
+        The threaded kernel compiles on first use with ``threads > 1``, and uses at most
+        Numba's thread count (``NUMBA_NUM_THREADS``, the cores by default) at once.
 
     Examples
     --------
@@ -143,6 +154,7 @@ class Trainer:
         clip_norm=None,
         norm_momentum=0.1,
         kernel="auto",
+        threads=1,
     ):
         self.network = network
         given = locals()

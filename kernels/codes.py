@@ -105,7 +105,8 @@ WEIGHTED_MEAN = 9  # divide by the batch's summed sample weight; weigh its loss 
 L2_DIVIDED = 10  # the L2 term joins the summed gradient before the division
 L2_IN_LOSS = 11  # the history's loss adds each batch's L2 penalty
 LOSS_OUTPUT_MEAN = 12  # the history's per-example loss is the mean over the outputs
-OPTIONS_SIZE = 13
+THREADS = 13  # the matrix kernel's layer products are split over this many threads
+OPTIONS_SIZE = 14
 
 # Entries of the float64 counters vector: the state of a fit that is not a parameter vector,
 # carried from one chunk of epochs (one kernel call) to the next.

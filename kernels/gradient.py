@@ -21,12 +21,12 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import JIT_OPTIONS
+from fastbp.kernels.config import MATRIX_JIT_OPTIONS
 from fastbp.kernels.layers import output_delta, score_example
 from fastbp.kernels.train_matrix import Blocks, backward_batch, forward_batch
 
 
-@njit(**JIT_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def loss_and_gradient(params, layout, data, settings, options, scratch, gradient):
     """The summed weighted loss over ``data`` at ``params``; its gradient into
     ``gradient``. See the module doc."""
@@ -53,6 +53,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
         scratch[5 * size : 5 * size + width],
     )
     block_gradient = scratch[5 * size + width : 5 * size + width + n_params]
+    spare = scratch[5 * size + width + n_params :]
     log_clip = np.float64(settings[codes.LOG_CLIP])
     loss_code = options[codes.LOSS_CODE]
     output_block = block * layout[last, codes.OUTPUT_OFFSET]
@@ -78,6 +79,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             settings,
             False,
             no_draws,
+            1,
         )
         for i in range(n_rows):
             at = output_block + np.uint64(i) * n_outputs
@@ -90,7 +92,18 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             if weighted:
                 for p in range(at, at + n_outputs):
                     deltas[p] = deltas[p] * weight
-        backward_batch(params, layout, rows, block, blocks, deltas, block_gradient, settings)
+        backward_batch(
+            params,
+            layout,
+            rows,
+            block,
+            blocks,
+            deltas,
+            block_gradient,
+            settings,
+            spare,
+            1,
+        )
         for p in range(n_params):
             gradient[p] += block_gradient[p]
     return loss_sum

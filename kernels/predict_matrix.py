@@ -13,11 +13,11 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import JIT_OPTIONS
+from fastbp.kernels.config import MATRIX_JIT_OPTIONS
 from fastbp.kernels.train_matrix import Blocks, forward_batch
 
 
-@njit(**JIT_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def predict_matrix(params, layout, X, statistics, settings, block_rows, acts, out):
     """Write the outputs of every row of ``X`` into ``out``; see the module doc."""
     n_rows = X.shape[0]
@@ -44,6 +44,7 @@ def predict_matrix(params, layout, X, statistics, settings, block_rows, acts, ou
             settings,
             False,
             no_draws,
+            1,
         )
         for i in range(rows):
             at = output_block + np.uint64(i) * n_outputs

@@ -121,7 +121,7 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import JIT_OPTIONS
+from fastbp.kernels.config import JIT_OPTIONS, MATRIX_JIT_OPTIONS
 from fastbp.kernels.epochs import end_epoch, learning_rate
 from fastbp.kernels.layers import (
     WIDE,
@@ -138,7 +138,7 @@ from fastbp.kernels.shuffle import shuffle_in_place
 from fastbp.kernels.updates import apply_update, l2_penalty
 {imports}
 
-@njit(**JIT_OPTIONS)
+@njit(**{jit_options})
 def train(state, layout, data, validation, settings, options, scratch, history):
     params = state.params
     optimizer_state = state.optimizer_state
@@ -299,6 +299,7 @@ def kernel_source(routines, fit):
     return _TEMPLATE.format(
         description=f"{routines.description} for {fit}",
         imports=getattr(routines, "imports", "") + "\n",
+        jit_options=getattr(routines, "jit_options", "JIT_OPTIONS"),
         setup=_block(4, [*routines.setup_lines(fit), *(["n_rows = 1"] if fit.fused else [])]),
         epoch_start=_block(8, _epoch_start_lines(fit)),
         order=_block(8, _ORDER if fit.ordered else _SHUFFLE),

@@ -26,8 +26,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from fastbp.kernels import codes
-from fastbp.kernels.config import HELPER_OPTIONS, JIT_OPTIONS
+from fastbp.kernels import blocked, codes
+from fastbp.kernels.config import MATRIX_HELPER_OPTIONS, MATRIX_JIT_OPTIONS
 from fastbp.kernels.layers import (
     activation,
     derivative,
@@ -72,16 +72,30 @@ Blocks = namedtuple("Blocks", ["acts", "raw", "masks", "norms", "deviations"])
 
 def scratch_size(width, n_params, batch_size):
     """The scratch a fit needs: five blocks of ``batch_size * width``, the deviations
-    (``width``) and a gradient vector (``n_params``)."""
-    return 5 * batch_size * width + width + n_params
+    (``width``), a gradient vector (``n_params``) and the layer products' spare block (the
+    larger of the two)."""
+    return 5 * batch_size * width + width + n_params + max(batch_size * width, n_params)
 
 
-@njit(**HELPER_OPTIONS)
-def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settings):
+@njit(**MATRIX_HELPER_OPTIONS)
+def backward_batch(
+    params,
+    layout,
+    rows,
+    block,
+    blocks,
+    deltas,
+    gradient,
+    settings,
+    spare,
+    threads,
+):
     """Backpropagate the output deltas of a batch of ``rows`` (already in ``deltas``, after
     ``forward_batch``) through every layer: the batch's summed gradient into ``gradient``,
     each hidden layer's deltas into its block of ``deltas`` (clipped with
-    ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization)."""
+    ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization). The layer
+    products run on ``threads`` threads, with ``spare`` as their scratch
+    (``kernels.blocked``)."""
     acts, raw, masks, norms, deviations = blocks
     last = layout.shape[0] - 1
     n_rows = np.int64(rows)
@@ -122,11 +136,18 @@ def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settin
                     normed = norms[outputs_at + i * fan_out + j]
                     change = count * (delta[i, j] * scale) - total - normed * projection
                     delta[i, j] = change / denominator
-        inputs = acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
-        np.dot(
-            inputs.T,
-            delta,
-            gradient[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
+        blocked.gradient_product(
+            acts,
+            inputs_at,
+            deltas,
+            outputs_at,
+            gradient,
+            weights,
+            rows,
+            fan_in,
+            fan_out,
+            threads,
+            spare,
         )
         if layout[layer, codes.HAS_BIAS]:
             bias = layout[layer, codes.BIAS_OFFSET]
@@ -136,11 +157,17 @@ def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settin
                 for j in range(fan_out):
                     gradient[bias + j] += delta[i, j]
         if layer > 0:
-            propagated = deltas[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in))
-            np.dot(
-                delta,
-                params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)).T,
-                propagated,
+            blocked.deltas_product(
+                deltas,
+                outputs_at,
+                params,
+                weights,
+                inputs_at,
+                rows,
+                fan_in,
+                fan_out,
+                threads,
+                spare,
             )
             code_below = layout[layer - 1, codes.ACTIVATION]
             if not dropping and not clipping:
@@ -157,7 +184,7 @@ def backward_batch(params, layout, rows, block, blocks, deltas, gradient, settin
                 deltas[p] = d
 
 
-@njit(**JIT_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def score_validation_by_batch(
     params,
     layout,
@@ -206,6 +233,7 @@ def score_validation_by_batch(
             settings,
             False,
             rng_state,
+            options[codes.THREADS],
         )
         for i in range(n_rows):
             at = output_block + np.uint64(i) * n_outputs
@@ -231,9 +259,21 @@ def score_validation_by_batch(
     )
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**MATRIX_HELPER_OPTIONS)
 def forward_batch(
-    params, layout, X, order, start, rows, block, blocks, statistics, settings, training, rng_state
+    params,
+    layout,
+    X,
+    order,
+    start,
+    rows,
+    block,
+    blocks,
+    statistics,
+    settings,
+    training,
+    rng_state,
+    threads,
 ):
     """The forward pass of rows ``order[start:start + rows]`` of ``X``, every layer's outputs
     into its block of ``acts``; ``blocks`` is ``(acts, raw, masks, norms, deviations)``.
@@ -249,7 +289,7 @@ def forward_batch(
       ``masks`` the factors.
 
     Otherwise (``predict``'s pass) normalization uses the running statistics and nothing is
-    dropped.
+    dropped. Each layer's product runs on ``threads`` threads (``kernels.blocked``).
     """
     acts, raw, masks, norms, deviations = blocks
     n_inputs = X.shape[1]
@@ -274,10 +314,8 @@ def forward_batch(
         outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
         code = layout[layer, codes.ACTIVATION]
         z = acts[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
-        np.dot(
-            acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in)),
-            params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
-            z,
+        blocked.forward_product(
+            acts, inputs_at, params, weights, outputs_at, rows, fan_in, fan_out, threads
         )
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]

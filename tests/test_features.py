@@ -105,7 +105,7 @@ def feature_learning_rate(config):
     return learning_rate(config)
 
 
-def train_both(config):
+def train_both(config, threads=1):
     net = Network(
         config["sizes"],
         activations=config["activations"],
@@ -146,7 +146,7 @@ def train_both(config):
     if config.get("given_order"):  # an order per epoch, in place of the shuffle
         orders = [rng.permutation(X.shape[0]) for _ in range(config["epochs"])]
         stopping["order"] = np.array(orders).reshape(config["epochs"], X.shape[0])
-    history = Trainer(net, **training, **features, kernel=config["kernel"]).fit(
+    history = Trainer(net, **training, **features, kernel=config["kernel"], threads=threads).fit(
         X,
         Y,
         epochs=config["epochs"],

@@ -14,7 +14,7 @@ one by one (``--workloads W4,U1,F2``):
 - estimators (E0-E5): ``fastbp.sklearn.MLPClassifier`` beside scikit-learn's, seconds per
   epoch, on scikit-learn's defaults on digits (E0) and on U1-U5 (E1-E5); the same loss
   curves checked first (``estimator_section``);
-- first-fit (F1-F5): seconds of a first fit in a fresh process, cold and warm Numba cache
+- first-fit (F1-F6): seconds of a first fit in a fresh process, cold and warm Numba cache
   (``first_fit``).
 
 Every contender of a thread count runs in one child process, interleaved: each repeat times
@@ -41,7 +41,7 @@ SECTIONS = {
     "features": tuple(W3_FEATURES),
     "users": ("U1", "U2", "U3", "U4", "U5"),
     "estimators": ("E0", "E1", "E2", "E3", "E4", "E5"),
-    "first-fit": ("F1", "F2", "F3", "F4", "F5"),
+    "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
 MULTI_THREAD_DEFAULT = ("W4", "U4", "E4")

@@ -23,7 +23,7 @@ def prepare_fastbp(workload, threads):
 
     def run():
         network = workload.network()
-        workload.trainer(network).fit(X, Y, epochs=workload.epochs, sample_weight=weights)
+        workload.trainer(network, threads).fit(X, Y, epochs=workload.epochs, sample_weight=weights)
         return list(network.weights)
 
     # One whole fit compiles (or loads) outside the timing the very kernel the fit runs: a

@@ -36,7 +36,7 @@ def prepare_fastbp(workload, threads, initial=None):
 
     def run():
         network.params[:] = start
-        history = workload.trainer(network).fit(X, Y, epochs=workload.epochs)
+        history = workload.trainer(network, threads).fit(X, Y, epochs=workload.epochs)
         return np.asarray(history["loss"], dtype=np.float64)
 
     run()  # compiles (or loads) the kernel this very fit runs

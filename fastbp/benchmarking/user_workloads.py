@@ -77,7 +77,7 @@ class UserWorkload:
             dtype=self.dtype,
         )
 
-    def trainer(self, network):
+    def trainer(self, network, threads=1):
         optimizer = Adam() if self.optimizer == "adam" else SGD(momentum=0.9)
         return Trainer(
             network,
@@ -87,6 +87,7 @@ class UserWorkload:
             loss="cross_entropy",
             shuffle=False,
             optimizer=optimizer,
+            threads=threads,
         )
 
 

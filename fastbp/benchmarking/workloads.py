@@ -97,13 +97,14 @@ class Workload:
             dtype=self.dtype,
         )
 
-    def trainer(self, network):
+    def trainer(self, network, threads=1):
         return Trainer(
             network,
             learning_rate=self.learning_rate,
             batch_size=self.batch_size,
             reduction=self.reduction,
             shuffle=False,
+            threads=threads,
             **dict(self.features),
         )
 

@@ -1,0 +1,249 @@
+"""The matrix kernel's layer products, as explicit loops or BLAS, on one thread or several.
+
+Each product of a batch's layer is split into chunks of output rows, one per thread
+(``prange``): the forward pass and the deltas by examples, the gradient by parameter rows
+(the layer's inputs). Every number a product writes is computed by one thread, start to
+finish, and there is nothing to reduce: a thread count gives the same result run after run.
+The loops compute each number the same way whatever the count; a BLAS call's order of
+summation can depend on the rows it is given (OpenBLAS's did, on 5 rows against 16), so
+different counts agree to rounding.
+
+The three products are not inlined: each one's BLAS calls and loops compile once, not once
+per call site. Compiled as they are, ``prange`` is ``range``: the one-thread matrix kernel
+calls them. ``kernels.threaded`` holds their twins compiled with ``parallel=True`` (which
+compiles 3x slower), called by the threaded copy of the kernel only.
+
+The loops (``product_rows``) sum in order of the inner index, eight terms to a statement,
+vectorized across the output row: no reassociation, so they round the same with fastmath
+off, and float32 stays float32 in every scalar. ``uses_loops`` says, per shape, where they
+measured faster than OpenBLAS's ``np.dot``.
+"""
+
+import types
+
+import numpy as np
+from numba import njit, prange
+
+from fastbp.kernels.config import MATRIX_HELPER_OPTIONS, MATRIX_JIT_OPTIONS
+
+_ZERO = np.uint64(0)
+_EIGHT = np.uint64(8)
+
+# The loops beat OpenBLAS's np.dot only where each output sums a handful of terms (the deltas
+# through a layer of 2 outputs: 0.6x BLAS's time at 16 x 2 x 64), where a BLAS call's fixed
+# cost and packing outweigh the arithmetic. Everywhere else BLAS's register-blocked kernels
+# won, measured interleaved on one pinned core for the products of W4 and U1-U4 in float64
+# and float32: 1.1-1.7x faster on 64 x 784 x 256, 2-5x on the 10-output layers, 0.75-1.3x
+# on 16 x 64 x 64 (see kernels/README note in the issue-12 report).
+LOOP_MAX_DEPTH = 4
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def uses_loops(depth, width):
+    """Whether a product summing over ``depth`` terms into rows of ``width`` runs as loops
+    rather than BLAS."""
+    return depth <= LOOP_MAX_DEPTH
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def chunk(n, chunks, index):
+    """Rows ``[first, stop)`` of chunk ``index`` of ``n`` rows cut into ``chunks`` (uint64)."""
+    first = np.uint64(n * np.uint64(index) // np.uint64(chunks))
+    stop = np.uint64(n * np.uint64(index + 1) // np.uint64(chunks))
+    return first, stop
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def product_rows(
+    left, left_at, row_stride, step, right, right_at, out, out_at, first, stop, depth, width
+):
+    """``out[r, :] = sum_k left[r, k] * right[k, :]`` for rows ``r`` in ``[first, stop)``.
+
+    ``left[r, k]`` is ``left[left_at + r * row_stride + k * step]``; ``right`` is a
+    row-major ``(depth, width)`` block at ``right_at``, ``out`` one of ``(rows, width)`` at
+    ``out_at``. Each output sums its terms in order of ``k``, eight per pass over the row
+    (one load and store of the row per eight terms, the terms' rows from L1).
+    """
+    zero = out.dtype.type(0.0)
+    whole = depth // _EIGHT * _EIGHT
+    for r in range(first, stop):
+        row = out_at + r * width
+        for j in range(width):
+            out[row + j] = zero
+    for k in range(0, whole, _EIGHT):
+        r0 = right_at + k * width
+        r1 = r0 + width
+        r2 = r1 + width
+        r3 = r2 + width
+        r4 = r3 + width
+        r5 = r4 + width
+        r6 = r5 + width
+        r7 = r6 + width
+        for r in range(first, stop):
+            at = left_at + r * row_stride + k * step
+            a0 = left[at]
+            a1 = left[at + step]
+            a2 = left[at + np.uint64(2) * step]
+            a3 = left[at + np.uint64(3) * step]
+            a4 = left[at + np.uint64(4) * step]
+            a5 = left[at + np.uint64(5) * step]
+            a6 = left[at + np.uint64(6) * step]
+            a7 = left[at + np.uint64(7) * step]
+            row = out_at + r * width
+            for j in range(width):
+                out[row + j] = (
+                    out[row + j]
+                    + a0 * right[r0 + j]
+                    + a1 * right[r1 + j]
+                    + a2 * right[r2 + j]
+                    + a3 * right[r3 + j]
+                    + a4 * right[r4 + j]
+                    + a5 * right[r5 + j]
+                    + a6 * right[r6 + j]
+                    + a7 * right[r7 + j]
+                )
+    for k in range(whole, depth):
+        rk = right_at + k * width
+        for r in range(first, stop):
+            a = left[left_at + r * row_stride + k * step]
+            row = out_at + r * width
+            for j in range(width):
+                out[row + j] = out[row + j] + a * right[rk + j]
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def transpose_rows(source, source_at, n_cols, out, out_at, n_rows, first, stop):
+    """Rows ``[first, stop)`` of the transpose: ``out[c, r] = source[r, c]`` for columns ``c``
+    in that range, ``source`` a row-major ``(n_rows, n_cols)`` block."""
+    for c in range(first, stop):
+        row = out_at + c * n_rows
+        for r in range(n_rows):
+            out[row + r] = source[source_at + r * n_cols + c]
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def forward_part(acts, inputs_at, params, weights, outputs_at, fan_in, fan_out, first, stop):
+    """Rows ``[first, stop)`` of ``forward_product``."""
+    if uses_loops(fan_in, fan_out):
+        one = np.uint64(1)
+        product_rows(
+            acts, inputs_at, fan_in, one, params, weights, acts, outputs_at, first, stop, fan_in,
+            fan_out,
+        )  # fmt: skip
+        return
+    a = inputs_at + first * fan_in
+    z = outputs_at + first * fan_out
+    n = stop - first
+    np.dot(
+        acts[a : a + n * fan_in].reshape((n, fan_in)),
+        params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
+        acts[z : z + n * fan_out].reshape((n, fan_out)),
+    )
+
+
+@njit(**MATRIX_JIT_OPTIONS)
+def forward_product(acts, inputs_at, params, weights, outputs_at, rows, fan_in, fan_out, threads):
+    """A layer's ``z = a @ W`` for a batch of ``rows``: the inputs' block at ``inputs_at`` of
+    ``acts``, ``z`` into the block at ``outputs_at``; split by examples."""
+    chunks = min(np.uint64(threads), rows)
+    for index in prange(chunks):
+        first, stop = chunk(rows, chunks, index)
+        forward_part(acts, inputs_at, params, weights, outputs_at, fan_in, fan_out, first, stop)
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def gradient_part(
+    acts, inputs_at, deltas, outputs_at, gradient, weights, rows, fan_in, fan_out, spare, first,
+    stop,
+):  # fmt: skip
+    """Parameter rows ``[first, stop)`` of ``gradient_product``."""
+    if uses_loops(rows, fan_out):
+        one = np.uint64(1)
+        product_rows(
+            acts, inputs_at, one, fan_in, deltas, outputs_at, gradient, weights, first, stop,
+            rows, fan_out,
+        )  # fmt: skip
+        return
+    delta = deltas[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
+    n = stop - first
+    g = weights + first * fan_out
+    G = gradient[g : g + n * fan_out].reshape((n, fan_out))
+    if n == fan_in:
+        np.dot(acts[inputs_at : inputs_at + rows * fan_in].reshape((rows, fan_in)).T, delta, G)
+        return
+    # Some of the rows of inputs.T are not a contiguous block: transpose them into one.
+    transpose_rows(acts, inputs_at, fan_in, spare, np.uint64(0), rows, first, stop)
+    np.dot(spare[first * rows : stop * rows].reshape((n, rows)), delta, G)
+
+
+@njit(**MATRIX_JIT_OPTIONS)
+def gradient_product(
+    acts, inputs_at, deltas, outputs_at, gradient, weights, rows, fan_in, fan_out, threads, spare
+):
+    """A layer's summed weight gradient ``a.T @ delta`` over a batch of ``rows``, into
+    ``gradient`` at ``weights``; split by parameter rows (the layer's inputs), with
+    ``spare`` (``fan_in * rows``) as scratch."""
+    chunks = min(np.uint64(threads), fan_in)
+    for index in prange(chunks):
+        first, stop = chunk(fan_in, chunks, index)
+        gradient_part(
+            acts, inputs_at, deltas, outputs_at, gradient, weights, rows, fan_in, fan_out, spare,
+            first, stop,
+        )  # fmt: skip
+
+
+@njit(**MATRIX_HELPER_OPTIONS)
+def deltas_part(
+    deltas, outputs_at, params, weights, inputs_at, fan_in, fan_out, spare, first, stop
+):
+    """Rows ``[first, stop)`` of ``deltas_product``, the loops' transposed weights in
+    ``spare``."""
+    if uses_loops(fan_out, fan_in):
+        one = np.uint64(1)
+        product_rows(
+            deltas, outputs_at, fan_out, one, spare, np.uint64(0), deltas, inputs_at, first,
+            stop, fan_out, fan_in,
+        )  # fmt: skip
+        return
+    d = outputs_at + first * fan_out
+    p = inputs_at + first * fan_in
+    n = stop - first
+    np.dot(
+        deltas[d : d + n * fan_out].reshape((n, fan_out)),
+        params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)).T,
+        deltas[p : p + n * fan_in].reshape((n, fan_in)),
+    )
+
+
+@njit(**MATRIX_JIT_OPTIONS)
+def deltas_product(
+    deltas, outputs_at, params, weights, inputs_at, rows, fan_in, fan_out, threads, spare
+):
+    """The deltas a layer passes down, ``delta @ W.T``, for a batch of ``rows``, into the
+    block at ``inputs_at`` of ``deltas``; split by examples. The loops read the weights
+    transposed, written into ``spare`` (``fan_in * fan_out``) first."""
+    if uses_loops(fan_out, fan_in):
+        transpose_rows(params, weights, fan_out, spare, np.uint64(0), fan_in, _ZERO, fan_out)
+    chunks = min(np.uint64(threads), rows)
+    for index in prange(chunks):
+        first, stop = chunk(rows, chunks, index)
+        deltas_part(
+            deltas, outputs_at, params, weights, inputs_at, fan_in, fan_out, spare, first, stop
+        )  # fmt: skip
+
+
+def threaded_twin(function, name, namespace=None, **options):
+    """A copy of the njit ``function`` compiled under ``name`` (its own entry in Numba's
+    on-disk cache) with ``options`` (``parallel=True``), its globals ``namespace`` if given
+    (a dict: its module's globals with some replaced)."""
+    python = function.py_func
+    twin = types.FunctionType(
+        python.__code__,
+        python.__globals__ if namespace is None else namespace,
+        name,
+        python.__defaults__,
+        python.__closure__,
+    )
+    twin.__qualname__ = name
+    twin.__doc__ = python.__doc__
+    return njit(**{**MATRIX_JIT_OPTIONS, **options})(twin)
