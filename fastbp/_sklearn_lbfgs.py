@@ -14,8 +14,15 @@ Imported by ``fastbp.sklearn`` only, after it has checked that scikit-learn is i
 import numpy as np
 import scipy.optimize
 from sklearn.base import is_classifier
-from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
+
+try:  # scikit-learn 1.7 and later: SciPy 1.15 deprecated L-BFGS-B's iprint
+    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+except ImportError:  # scikit-learn 1.6 passes iprint as it is
+
+    def _get_additional_lbfgs_options_dict(key, value):
+        return {key: value}
+
 
 from fastbp import _sklearn_sgd
 from fastbp._full_batch import FullBatch
