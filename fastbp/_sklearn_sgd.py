@@ -88,6 +88,7 @@ class Solver:
             dropout=estimator.dropout,
             clip_value=estimator.clip_value,
             clip_norm=estimator.clip_norm,
+            threads=estimator.threads,
         )
 
     def moved_to(self, network):
@@ -208,6 +209,7 @@ _SETTINGS = (
     "dropout",
     "clip_value",
     "clip_norm",
+    "threads",
 )
 
 

@@ -48,7 +48,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
         'pip install "fastbp[sklearn]"'
     ) from error
 
-from numbers import Real
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -63,6 +63,7 @@ _FASTBP_CONSTRAINTS = {
     "batch_norm": ["boolean"],
     "clip_value": [None, Interval(Real, 0, None, closed="neither")],
     "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
+    "threads": [Interval(Integral, 1, None, closed="left")],
 }
 
 # scikit-learn's activation names, and fastbp's for them.
@@ -304,6 +305,9 @@ _PARAMETERS_DOC = """
         shifts are in ``network_``, beside ``coefs_`` and ``intercepts_``.
     clip_value, clip_norm : float, optional
         ``fastbp.Trainer``'s clipping of every delta and of each batch's gradient norm.
+    threads : int, default 1
+        ``fastbp.Trainer``'s threads: the matrix kernel's layer products split over this
+        many (1, as scikit-learn's ``n_jobs=None``: searches run fits side by side).
 
     batch_norm, dropout and clipping are for the stochastic solvers, not lbfgs.
 
@@ -369,6 +373,7 @@ class MLPClassifier(ClassifierMixin, _MultilayerPerceptron):
         batch_norm=False,
         clip_value=None,
         clip_norm=None,
+        threads=1,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -398,6 +403,7 @@ class MLPClassifier(ClassifierMixin, _MultilayerPerceptron):
         self.batch_norm = batch_norm
         self.clip_value = clip_value
         self.clip_norm = clip_norm
+        self.threads = threads
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix ``X`` and targets ``y`` (class labels, or a label
@@ -577,6 +583,7 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         batch_norm=False,
         clip_value=None,
         clip_norm=None,
+        threads=1,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -607,6 +614,7 @@ class MLPRegressor(RegressorMixin, _MultilayerPerceptron):
         self.batch_norm = batch_norm
         self.clip_value = clip_value
         self.clip_norm = clip_norm
+        self.threads = threads
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix ``X`` and targets ``y``.

@@ -654,6 +654,10 @@ def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set()
     np.testing.assert_array_equal(unclipped.network_.params, default.network_.params)
     clipped = MLPClassifier(**params, clip_norm=1e-3).fit(X, y)
     assert not np.allclose(clipped.network_.params, default.network_.params, rtol=1e-3)
+    # Threads train the same network (to BLAS's rounding, which depends on the rows a
+    # call gets).
+    threaded = MLPClassifier(**params, threads=2).fit(X, y)
+    np.testing.assert_allclose(threaded.coefs_[0], default.coefs_[0], rtol=1e-9, atol=1e-12)
     # Dropout: reproducible from random_state, and off in predict.
     dropped = [MLPClassifier(**params, dropout=0.3).fit(X, y) for _ in range(2)]
     np.testing.assert_array_equal(dropped[0].network_.params, dropped[1].network_.params)
