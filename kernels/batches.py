@@ -138,11 +138,7 @@ class Batches:
         return _VALIDATION.splitlines()
 
     def check_lines(self, fit):
-        return [
-            "finite, next_check = check_epoch(history, epoch, params, next_check, check_every)",
-            "if not finite:",
-            "    return epoch",
-        ]
+        return skeleton.CHECK_PARAMS.splitlines()
 
     def store_lines(self, fit):
         return []

@@ -172,11 +172,7 @@ class Loops:
         return skeleton.VALIDATION_BY_EXAMPLE.splitlines()
 
     def check_lines(self, fit):
-        return [
-            "finite, next_check = check_epoch(history, epoch, params, next_check, check_every)",
-            "if not finite:",
-            "    return epoch",
-        ]
+        return skeleton.CHECK_PARAMS.splitlines()
 
     def store_lines(self, fit):
         return []  # the parameters live in params

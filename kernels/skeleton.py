@@ -250,6 +250,12 @@ if l2_in_loss:
         penalty = penalty / np.float64(divisor)
     loss_sum += n_rows * penalty"""
 
+# The divergence check of routines whose parameters live in ``params``.
+CHECK_PARAMS = """\
+finite, next_check = check_epoch(history, epoch, params, next_check, check_every)
+if not finite:
+    return epoch"""
+
 VALIDATION_BY_EXAMPLE = """\
 score_validation_by_example(
     params,
