@@ -10,7 +10,7 @@ batches the gradient is summed into a vector in the layout of ``params`` and ste
 batch's end.
 """
 
-from fastbp.kernels import skeleton
+from fastbp.kernels import skeleton, train_matrix
 
 _SETUP = """\
 n_inputs = X.shape[1]
@@ -62,30 +62,10 @@ for layer in range(last, -1, -1):
 
 
 # What this path runs beyond plain SGD (feature names as ``fastbp._settings`` and
-# ``fastbp._plan`` list them). Dropout in batches is not among them: a batch draws its masks
-# layer by layer over all its rows, which a pass example by example cannot.
-RUNS = frozenset(
-    {
-        "momentum",
-        "nesterov",
-        "adam",
-        "schedule",
-        "l2",
-        "dropout",
-        "clip_value",
-        "clip_norm",
-        "sample_weight",
-        "validation",
-        "patience",
-        "weighted_mean",
-        "l2_divided",
-        "l2_in_loss",
-        "loss_output_mean",
-        "order",
-        "poisson",
-        "exp",
-    }
-)
+# ``fastbp._plan`` list them): the matrix path's features but three. Dropout in batches draws
+# its masks layer by layer over all a batch's rows, which a pass example by example cannot;
+# batch normalization needs the batch's statistics; iRPROP- is full-batch (kernels.updates).
+RUNS = train_matrix.RUNS - {"dropout_in_batches", "batch_norm", "rprop"}
 
 
 def kernel_for_fit(layout, settings, options, features):

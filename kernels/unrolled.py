@@ -8,32 +8,16 @@ variable, each index known at compile time. The arithmetic is the loop kernels',
 for operation, so the two round identically.
 """
 
-from fastbp.kernels import codes, skeleton
+from fastbp.kernels import codes, loops, skeleton
 
 # Networks with at most this many weights are unrolled: the source grows with the weights,
 # and so does the compile time a first fit pays.
 MAX_WEIGHTS = 64
 
-# What this path runs beyond plain SGD (feature names as ``fastbp._settings`` lists them):
-# the loop kernels' features, but for those that need the whole parameter vector in the loop
-# (norm clipping, L2 in the loss) or unit masks (dropout).
-RUNS = frozenset(
-    {
-        "momentum",
-        "nesterov",
-        "adam",
-        "schedule",
-        "l2",
-        "clip_value",
-        "sample_weight",
-        "validation",
-        "patience",
-        "weighted_mean",
-        "l2_divided",
-        "loss_output_mean",
-        "order",
-    }
-)
+# What this path runs beyond plain SGD: the loop kernels' features but those that need the
+# whole parameter vector in the loop (norm clipping, L2 in the loss), unit masks (dropout)
+# or an output its written-out activations lack (exp, and so poisson).
+RUNS = loops.RUNS - {"clip_norm", "l2_in_loss", "dropout", "exp", "poisson"}
 
 
 def supports(layout):
