@@ -296,7 +296,7 @@ def kernel_source(routines, fit):
     elif fit.fused:
         loop = _PER_EXAMPLE_LOOP.format(body=_block(4, _example_lines(fit, routines, step)))
     else:
-        batch_start = [*routines.zero_gradient_lines(), *_batch_tally_start(fit)]
+        batch_start = [*routines.zero_gradient_lines(fit), *_batch_tally_start(fit)]
         loop = _BATCH_LOOP.format(
             batch_start=_block(4, batch_start),
             body=_block(8, _example_lines(fit, routines, None)),
