@@ -6,10 +6,10 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.config import EPOCH_HELPER_OPTIONS
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def learning_rate(settings, options, counters):
     """The learning rate of the epoch about to start (``counters[EPOCH]`` counts from 0)."""
     base = settings[codes.LEARNING_RATE]
@@ -27,7 +27,7 @@ def learning_rate(settings, options, counters):
     return base
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def end_epoch(
     settings, options, counters, monitored, params, best_params, statistics, best_statistics
 ):

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.config import EPOCH_HELPER_OPTIONS, HELPER_OPTIONS
 from fastbp.kernels.shuffle import splitmix64
 
 UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
@@ -201,7 +201,7 @@ def output_delta(acts, deltas, start, n_outputs, loss_code, out_code):
             deltas[j] = deltas[j] * derivative(acts[j], out_code)
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def check_epoch(history, epoch, params, next_check, check_every):
     """Whether row ``epoch`` of the history has a finite loss and, if the parameters are due
     for a check (at epoch ``next_check`` or the call's last), every parameter is finite.
@@ -228,7 +228,7 @@ def check_epoch(history, epoch, params, next_check, check_every):
     return not non_finite, next_check
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def record_epoch(history, epoch, column, n_samples, n_outputs, loss, squared, absolute, n_correct):
     """Write row ``epoch`` of the history from the epoch's tallies over its examples: the
     training metrics with ``column`` 0, the validation metrics with ``codes.VALIDATION``."""
@@ -239,7 +239,7 @@ def record_epoch(history, epoch, column, n_samples, n_outputs, loss, squared, ab
     history[epoch, column + codes.ACCURACY] = n_correct / n_samples
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def score_validation_by_example(
     params, layout, X, Y, acts, deltas, statistics, settings, options, history, epoch
 ):

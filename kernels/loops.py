@@ -83,6 +83,8 @@ def scratch_size(width, n_params, batch_size):
 class Loops:
     """The layer routines that read the layout at run time: one kernel per ``Fit``."""
 
+    imports = "from fastbp.kernels.updates import squared_norm"
+
     description = "loops over any layout"
     out_code = "out_code"  # read from the layout at run time
     loss_code = "loss_code"  # read from the options at run time
@@ -184,32 +186,24 @@ for layer in range(n_layers):
 {bias}"""
 
 _CLIP_SCALE = """\
-norm = np.sqrt(squares)
+norm = np.sqrt(squared_norm(gradient))
 clip_norm = np.float64(settings[codes.CLIP_NORM])
 scale = params.dtype.type(clip_norm / norm) if norm > clip_norm else one"""
 
 
 def _clipped_step_lines(fit):
     """One example's step with its gradient's norm clipped, as ``apply_update`` takes it:
-    a sweep that divides the gradient (by the example's weight, with a weighted mean; else
-    by 1, left out), adds the L2 term and sums the squares, then one that scales and steps.
-    A scale of 1 when the norm is within bounds rounds as no scaling does."""
+    the gradient divided (by the example's weight, with a weighted mean; else by 1, left
+    out) and the L2 term added, its norm, then a sweep that scales and steps. A scale of 1
+    when the norm is within bounds rounds as no scaling does."""
     step = steps.Step(fit.optimizer, fit.l2, fit.l2_divided, divides=fit.weighted_mean)
-
-    def squared(decayed):
-        return [
-            *step.gradient_lines("params[p]", "gradient[p]", decayed),
-            "gradient[p] = g",
-            "squares += np.float64(g) * np.float64(g)",
-        ]
-
-    lines = ["squares = 0.0"]
+    lines = []
     if fit.l2 or fit.weighted_mean:
-        weight, bias = _block(8, squared(True)), _block(12, squared(fit.l2_biases))
-        lines += _LAYER_RANGES.format(weight=weight, bias=bias).splitlines()
-    else:
-        lines += ["for p in range(n_params):", "    g = np.float64(gradient[p])"]
-        lines += ["    squares += g * g"]
+        gradient = [*step.gradient_lines("params[p]", "gradient[p]", True), "gradient[p] = g"]
+        bias = [*step.gradient_lines("params[p]", "gradient[p]", fit.l2_biases), "gradient[p] = g"]
+        lines += _LAYER_RANGES.format(
+            weight=_block(8, gradient), bias=_block(12, bias)
+        ).splitlines()
     lines += _CLIP_SCALE.splitlines() + step.prologue()
     lines += ["for p in range(n_params):", "    g = gradient[p] * scale"]
     update = step.optimizer_lines("params[p]", "optimizer_state[p]", "second_state[p]")

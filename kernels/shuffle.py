@@ -7,7 +7,7 @@ The generator lives in the kernel so that a shuffled fit of many epochs stays on
 import numpy as np
 from numba import njit
 
-from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.config import EPOCH_HELPER_OPTIONS, HELPER_OPTIONS
 
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -27,7 +27,7 @@ def splitmix64(state):
     return z ^ (z >> _SHIFT_31)
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def shuffle_in_place(order, state):
     """Reset ``order`` to 0..n-1, then Fisher-Yates shuffle it from the last position down."""
     n = order.shape[0]

@@ -122,20 +122,15 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS, MATRIX_JIT_OPTIONS
-from fastbp.kernels.epochs import end_epoch, learning_rate
 from fastbp.kernels.layers import (
     WIDE,
-    check_epoch,
     derivative,
     drop_out,
     forward_layers,
     output_delta,
-    record_epoch,
     score_example,
-    score_validation_by_example,
 )
-from fastbp.kernels.shuffle import shuffle_in_place
-from fastbp.kernels.updates import apply_update, l2_penalty
+{epoch_helpers}
 {imports}
 
 @njit(**{jit_options})
@@ -196,6 +191,24 @@ def train(state, layout, data, validation, settings, options, scratch, history):
 {store}
     return history.shape[0]
 '''
+
+# The helpers called once per epoch or batch: compiled apart, or inlined (kernels.inlined).
+EPOCH_HELPERS = """\
+from fastbp.kernels.epochs import end_epoch, learning_rate
+from fastbp.kernels.layers import check_epoch, record_epoch, score_validation_by_example
+from fastbp.kernels.shuffle import shuffle_in_place
+from fastbp.kernels.updates import apply_update, l2_penalty"""
+INLINED_EPOCH_HELPERS = """\
+from fastbp.kernels.inlined import (
+    apply_update,
+    check_epoch,
+    end_epoch,
+    l2_penalty,
+    learning_rate,
+    record_epoch,
+    score_validation_by_example,
+    shuffle_in_place,
+)"""
 
 _SHUFFLE = ["if shuffle:", "    shuffle_in_place(order, rng_state)"]
 _ORDER = [
@@ -304,6 +317,7 @@ def kernel_source(routines, fit):
         )
     return _TEMPLATE.format(
         description=f"{routines.description} for {fit}",
+        epoch_helpers=getattr(routines, "epoch_helpers", EPOCH_HELPERS),
         imports=getattr(routines, "imports", "") + "\n",
         jit_options=getattr(routines, "jit_options", "JIT_OPTIONS"),
         setup=_block(4, [*routines.setup_lines(fit), *(["n_rows = 1"] if fit.fused else [])]),

@@ -42,6 +42,9 @@ class Unrolled:
     """The layer routines of one layout and loss code written out: every activation,
     delta, weight and optimizer state a local, every index and code known at compile time."""
 
+    # An epoch of a few examples takes tens of nanoseconds here: calls per epoch would show.
+    epoch_helpers = skeleton.INLINED_EPOCH_HELPERS
+
     def __init__(self, layout, loss_code):
         self.rows = [[int(v) for v in row] for row in layout]
         self.key = ("unrolled", layout.tobytes(), layout.shape, loss_code)

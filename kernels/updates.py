@@ -14,10 +14,10 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import codes
-from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.config import EPOCH_HELPER_OPTIONS, HELPER_OPTIONS, NORM_HELPER_OPTIONS
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def apply_update(
     params, gradient, optimizer_state, layout, settings, options, counters, rate, divisor
 ):
@@ -50,11 +50,7 @@ def apply_update(
         add_l2(gradient, params, layout, options, l2)
 
     if clip_norm > 0.0:
-        squares = 0.0
-        for p in range(n_params):
-            g = np.float64(gradient[p])
-            squares += g * g
-        norm = np.sqrt(squares)
+        norm = np.sqrt(squared_norm(gradient))
         if norm > clip_norm:
             scale = params.dtype.type(clip_norm / norm)
             for p in range(n_params):
@@ -109,6 +105,17 @@ def apply_update(
             optimizer_state[n_params + p] = size
 
 
+@njit(**NORM_HELPER_OPTIONS)
+def squared_norm(values):
+    """The sum of the squares of ``values``, in float64, in the order that vectorizes
+    (``kernels.config.NORM_FASTMATH``)."""
+    total = 0.0
+    for p in range(values.shape[0]):
+        value = np.float64(values[p])
+        total += value * value
+    return total
+
+
 @njit(**HELPER_OPTIONS)
 def decayed(layout, layer, options):
     """Where the parameters L2 covers start and stop in layer ``layer``: its weights, and its
@@ -129,7 +136,7 @@ def add_l2(gradient, params, layout, options, l2):
             gradient[p] += l2 * params[p]
 
 
-@njit(**HELPER_OPTIONS)
+@njit(**EPOCH_HELPER_OPTIONS)
 def l2_penalty(params, layout, options, l2):
     """The L2 penalty ``0.5 * l2 * sum(w**2)`` over what L2 covers, in float64."""
     squares = 0.0
