@@ -1,0 +1,336 @@
+"""Layer routines for an ensemble: a block of ``LANES`` networks of one layout side by side.
+
+``kernels.skeleton`` writes the epoch around these lines, as for one network; here every
+activation, delta, parameter and optimizer state has a member lane as its innermost index
+(``params[p, m]``), so each statement of the layer loops runs over the lanes in the innermost
+loop, which LLVM turns into SIMD lanes: each member's chain of dependent steps runs in its own
+lane. Each lane visits its own example (its own shuffle), scores it and steps with its own
+learning rate and L2 strength; the arithmetic of each lane is ``kernels.loops``'s, operation
+for operation, so a member rounds exactly as the same network trained alone.
+
+An ensemble's members are cut into blocks of ``LANES``; ``train_blocks`` (written into the
+same generated module, after the skeleton's ``train``) runs ``train`` on each block, and
+``train_blocks_parallel`` spreads the blocks over Numba's threads (``prange``), each block
+with its own rows of the scratch.
+"""
+
+import sys
+
+import numpy as np
+from numba import njit
+
+from fastbp.kernels import codes, loops, skeleton
+from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.layers import activation
+
+# Members per block: eight float64 lanes fill one 512-bit register.
+LANES = 8
+
+# A block's settings vector: the shared ``codes`` settings, then each lane's learning rate,
+# then each lane's L2 strength.
+LANE_RATES = codes.SETTINGS_SIZE
+LANE_L2 = codes.SETTINGS_SIZE + LANES
+BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
+
+# What this path runs beyond plain SGD: the generic path's per-example features less those
+# that need a whole network's state per step or per epoch (Adam's bias correction is per
+# lane rate; schedules, early stopping and validation end epochs per network), or that only
+# scikit-learn's estimators use.
+RUNS = frozenset(
+    {"momentum", "nesterov", "l2", "clip_value", "sample_weight", "exp", "poisson"}
+) & loops.RUNS
+
+
+def scratch_rows(width, n_params):
+    """The rows of a block's scratch (each ``LANES`` wide): activations and deltas of
+    ``width`` units and a gradient of ``n_params``."""
+    return 2 * width + n_params
+
+
+_SETUP = f"""\
+lanes = np.uint64({LANES})
+n_inputs = X.shape[1]
+last = layout.shape[0] - 1
+n_layers = layout.shape[0]
+out_start = layout[last, codes.OUTPUT_OFFSET]
+out_code = layout[last, codes.ACTIVATION]
+n_outputs = layout[last, codes.FAN_OUT]
+width = out_start + n_outputs
+acts = scratch[:width]
+deltas = scratch[width : 2 * width]
+gradient = scratch[2 * width : 2 * width + n_params]
+# The outputs and their deltas lane by lane: score_example reads one network's in a row.
+outputs = np.empty(lanes * n_outputs, params.dtype)
+output_deltas = np.empty(lanes * n_outputs, params.dtype)
+rates = settings[{LANE_RATES} : {LANE_RATES} + lanes]
+l2s = settings[{LANE_L2} : {LANE_L2} + lanes]
+bias_l2s = l2s if options[codes.L2_BIASES] != 0 else l2s * zero
+orders = np.empty((lanes, n_samples), np.int64)
+for m in range(lanes):
+    for i in range(n_samples):
+        orders[m, i] = i
+examples = np.empty(lanes, np.int64)
+diverged = state.diverged
+loss_sum = np.zeros(lanes)
+squared_sum = np.zeros(lanes)
+absolute_sum = np.zeros(lanes)
+n_correct = np.zeros(lanes, np.int64)
+batch_loss = np.zeros(lanes)
+batch_weight = np.zeros(lanes, params.dtype)"""
+
+# The lane's own settings, bound to the names ``kernels.steps.Step`` writes.
+_BIND = ["rate = rates[m]", "step = -rate", "l2 = l2s[m]"]
+_BIND_BIAS = ["rate = rates[m]", "step = -rate", "l2 = bias_l2s[m]"]
+
+_FORWARD = """\
+for k in range(n_inputs):
+    for m in range(lanes):
+        acts[k, m] = X[examples[m], k]
+forward_lanes(params, layout, acts, zero)
+for j in range(n_outputs):
+    for m in range(lanes):
+        outputs[m * n_outputs + j] = acts[out_start + j, m]"""
+
+_BACKWARD = """\
+for j in range(n_outputs):
+    for m in range(lanes):
+        deltas[out_start + j, m] = output_deltas[m * n_outputs + j]
+for layer in range(last, -1, -1):
+    fan_in = layout[layer, codes.FAN_IN]
+    fan_out = layout[layer, codes.FAN_OUT]
+    weights = layout[layer, codes.WEIGHT_OFFSET]
+    inputs = layout[layer, codes.INPUT_OFFSET]
+    out = layout[layer, codes.OUTPUT_OFFSET]
+    if layer > 0:
+        # Every delta of the layer below from the weights before this layer's steps.
+        below_code = layout[layer - 1, codes.ACTIVATION]
+        for k in range(fan_in):
+            row = weights + k * fan_out
+            for m in range(lanes):
+                deltas[inputs + k, m] = zero
+            for j in range(fan_out):
+                for m in range(lanes):
+                    deltas[inputs + k, m] += deltas[out + j, m] * params[row + j, m]
+            for m in range(lanes):
+{hidden}
+    for k in range(fan_in):
+        row = weights + k * fan_out
+        for j in range(fan_out):
+            for m in range(lanes):
+{weight_step}
+    if layout[layer, codes.HAS_BIAS]:
+        bias = layout[layer, codes.BIAS_OFFSET]
+        for j in range(fan_out):
+            for m in range(lanes):
+{bias_step}"""
+
+_APPLY = """\
+for layer in range(n_layers):
+    first = layout[layer, codes.WEIGHT_OFFSET]
+    for p in range(first, first + layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]):
+        for m in range(lanes):
+{weight_step}
+    if layout[layer, codes.HAS_BIAS]:
+        first = layout[layer, codes.BIAS_OFFSET]
+        for p in range(first, first + layout[layer, codes.FAN_OUT]):
+            for m in range(lanes):
+{bias_step}"""
+
+_CHECK = """\
+check_params = epoch == next_check or epoch == last_epoch
+if check_params:
+    next_check += check_every
+check_lanes(history, epoch, params, diverged, check_params)"""
+
+# Written into the generated module after ``train``: the blocks of an ensemble, one after
+# another or spread over Numba's threads. Each block's arrays are the leading-axis rows of
+# the ensemble's; ``history`` is (epochs, blocks, lanes, columns).
+_BLOCKS = """
+
+@njit(**HELPER_OPTIONS)
+def train_block(b, blocks, layout, data, validation, settings, options, scratch, history):
+    state = LaneState(
+        blocks.params[b],
+        blocks.rng_state[b],
+        blocks.optimizer_state[b],
+        blocks.counters[b],
+        blocks.statistics,
+        blocks.best_params,
+        blocks.best_statistics,
+        blocks.diverged[b],
+    )
+    given = Data(data.X, data.Y, data.sample_weight[b], data.order)
+    return train(state, layout, given, validation, settings[b], options, scratch[b], history[:, b])
+
+
+@njit(**{jit_options})
+def train_blocks(blocks, layout, data, validation, settings, options, scratch, history):
+    for b in range(blocks.params.shape[0]):
+        train_block(b, blocks, layout, data, validation, settings, options, scratch, history)
+    return history.shape[0]
+
+
+@njit(parallel=True, **{jit_options})
+def train_blocks_parallel(blocks, layout, data, validation, settings, options, scratch, history):
+    for b in prange(blocks.params.shape[0]):
+        train_block(b, blocks, layout, data, validation, settings, options, scratch, history)
+    return history.shape[0]
+"""
+
+
+def kernels_for_fit(settings, options, features):
+    """The generated module's ``train_blocks`` and ``train_blocks_parallel`` for the fit the
+    encoded shared ``settings``, ``options`` and its ``features`` describe (the per-lane
+    settings do not change the kernel), and its ``train`` of one block."""
+    train = skeleton.kernel(LANE_ROUTINES, skeleton.Fit.of(settings, options, features))
+    module = sys.modules[train.__module__]
+    return module.train_blocks, module.train_blocks_parallel, train
+
+
+class Lanes:
+    """The layer routines of a block of member lanes: loops over any layout read at run
+    time, the lane innermost; one kernel per ``Fit`` and dtype, whatever the layout."""
+
+    description = f"member lanes ({LANES}) over any layout"
+    out_code = "out_code"
+    loss_code = "loss_code"
+    key = "lanes"
+    lanes = LANES
+    score_buffers = ("outputs", "output_deltas", "lane_start")
+    example_weight = "sample_weight[m, example]"
+    imports = (
+        "from numba import prange\n"
+        "from fastbp.kernels.config import HELPER_OPTIONS\n"
+        "from fastbp.kernels.lanes import check_lanes, forward_lanes\n"
+        "from fastbp.kernels.state import Data, LaneState\n"
+    )
+    extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")
+
+    def compiled(self, fit):
+        """Guard delta clipping and sample weights (one test per output delta)."""
+        return fit._replace(clip_value=True, weighted=True)
+
+    def setup_lines(self, fit):
+        return _SETUP.splitlines()
+
+    def forward_lines(self, fit):
+        return _FORWARD.splitlines()
+
+    def backward_lines(self, fit, step):
+        def update(at, value, bind):
+            if step is None:
+                return [f"gradient[{at}, m] += {value}"]
+            state = f"optimizer_state[{at}, m]"
+            second = f"optimizer_state[n_params + {at}, m]"
+            return [*bind, *step.lines(f"params[{at}, m]", value, True, state, second)]
+
+        return _BACKWARD.format(
+            hidden=_block(16, _hidden(fit)),
+            weight_step=_block(
+                16, update("row + j", "(acts[inputs + k, m] * deltas[out + j, m])", _BIND)
+            ),
+            bias_step=_block(16, update("bias + j", "deltas[out + j, m]", _BIND_BIAS)),
+        ).splitlines()
+
+    def zero_gradient_lines(self):
+        return [
+            "for p in range(n_params):",
+            "    for m in range(lanes):",
+            "        gradient[p, m] = zero",
+        ]
+
+    def apply_lines(self, fit, step):
+        def update(bind):
+            state, second = "optimizer_state[p, m]", "optimizer_state[n_params + p, m]"
+            lines = step.lines("params[p, m]", "gradient[p, m]", True, state, second)
+            return [*bind, *lines]
+
+        return _APPLY.format(
+            weight_step=_block(12, update(_BIND)), bias_step=_block(16, update(_BIND_BIAS))
+        ).splitlines()
+
+    def apply_counts_steps(self, fit, step):
+        return step.counts_steps
+
+    def validation_lines(self):
+        raise ValueError("an ensemble's kernel scores no validation data")
+
+    def check_lines(self, fit):
+        return _CHECK.splitlines()
+
+    def store_lines(self, fit):
+        return []  # the parameters live in params
+
+
+def _hidden(fit):
+    """Lines turning the total propagated to a hidden unit of lane ``m`` into its delta."""
+    delta = "deltas[inputs + k, m] * derivative(acts[inputs + k, m], below_code)"
+    if not fit.clip_value:
+        return [f"deltas[inputs + k, m] = {delta}"]
+    return [
+        f"delta = {delta}",
+        "deltas[inputs + k, m] = min(max(delta, -clip_value), clip_value) if clipping else delta",
+    ]
+
+
+def _block(indent, lines):
+    return "\n".join(" " * indent + line for line in lines)
+
+
+LANE_ROUTINES = Lanes()
+
+
+@njit(**HELPER_OPTIONS)
+def forward_lanes(params, layout, acts, zero):
+    """The forward pass of every lane, the inputs already in ``acts`` (units by lanes): each
+    output summed over the inputs in order, then the bias added and the activation applied,
+    as ``kernels.layers.forward_layers`` does for one network."""
+    lanes = acts.shape[1]
+    for layer in range(layout.shape[0]):
+        fan_in = layout[layer, codes.FAN_IN]
+        fan_out = layout[layer, codes.FAN_OUT]
+        weights = layout[layer, codes.WEIGHT_OFFSET]
+        inputs = layout[layer, codes.INPUT_OFFSET]
+        out = layout[layer, codes.OUTPUT_OFFSET]
+        has_bias = layout[layer, codes.HAS_BIAS] != 0
+        bias = layout[layer, codes.BIAS_OFFSET]
+        code = layout[layer, codes.ACTIVATION]
+        for j in range(fan_out):
+            for m in range(lanes):
+                acts[out + j, m] = zero
+            for k in range(fan_in):
+                row = weights + k * fan_out
+                for m in range(lanes):
+                    acts[out + j, m] += acts[inputs + k, m] * params[row + j, m]
+            for m in range(lanes):
+                total = acts[out + j, m]
+                if has_bias:
+                    total = total + params[bias + j, m]
+                acts[out + j, m] = activation(total, code)
+        if code == codes.SOFTMAX:
+            for m in range(lanes):
+                largest = acts[out, m]
+                for j in range(out, out + fan_out):
+                    largest = max(largest, acts[j, m])
+                total = zero
+                for j in range(out, out + fan_out):
+                    acts[j, m] = np.exp(acts[j, m] - largest)
+                    total += acts[j, m]
+                for j in range(out, out + fan_out):
+                    acts[j, m] = acts[j, m] / total
+
+
+@njit(**HELPER_OPTIONS)
+def check_lanes(history, epoch, params, diverged, check_params):
+    """Mark in ``diverged`` each lane not yet marked whose loss in row ``epoch`` of the
+    block's ``history`` (epochs, lanes, columns) is not finite or, when ``check_params``,
+    one of whose parameters is not (``v - v`` is 0 only for a finite ``v``)."""
+    lanes = params.shape[1]
+    for m in range(lanes):
+        finite = np.isfinite(history[epoch, m, codes.LOSS])
+        if finite and check_params:
+            for p in range(params.shape[0]):
+                value = params[p, m]
+                finite = finite and (value - value) == 0.0
+        if not finite and diverged[m] < 0:
+            diverged[m] = epoch
