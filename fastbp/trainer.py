@@ -6,13 +6,16 @@ import warnings
 import numpy as np
 
 from fastbp import _chunks, _settings
+from fastbp._ensemble_fit import ensemble_fit
 from fastbp._memory import aligned_zeros
 from fastbp._names import METRICS
 from fastbp._plan import plan_fit
+from fastbp._settings import member_values
 from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.history import History
 from fastbp.kernels import codes
 from fastbp.kernels.state import Data, FitState, Validation
+from fastbp.network import Network
 from fastbp.optimizers import RPROP
 from fastbp.progress import ProgressBar
 
@@ -161,10 +164,14 @@ class Trainer:
         for name in _settings.NAMES:
             setattr(self, name, given[name])
         _settings.check(self)
-        initial_state = self.seed
-        if initial_state is None:
-            initial_state = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-        self._rng_state = np.array([initial_state], dtype=np.uint64)
+        seeds = [self.seed] if isinstance(network, Network) else member_values(self, "seed")
+        self._rng_state = np.array(
+            [
+                int(np.random.SeedSequence().generate_state(1, np.uint64)[0]) if s is None else s
+                for s in seeds
+            ],
+            dtype=np.uint64,
+        )
         self._optimizer_state = None  # made by the first fit
         self._optimizer_state_of = None  # the optimizer it belongs to
         self._counters = np.zeros(codes.COUNTERS_SIZE)
@@ -282,6 +289,8 @@ class Trainer:
             "callback_every": callback_every,
             "order": order,
         }
+        if not isinstance(self.network, Network):
+            return ensemble_fit(self, X, y, epochs, metrics, progress, fit_options)
         plan = plan_fit(self, X, y, epochs, metrics, progress, fit_options)
         outcome, best_epoch = self._run(plan)
         return self._finish(plan, outcome, best_epoch)

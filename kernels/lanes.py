@@ -36,9 +36,10 @@ BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 # that need a whole network's state per step or per epoch (Adam's bias correction is per
 # lane rate; schedules, early stopping and validation end epochs per network), or that only
 # scikit-learn's estimators use.
-RUNS = frozenset(
-    {"momentum", "nesterov", "l2", "clip_value", "sample_weight", "exp", "poisson"}
-) & loops.RUNS
+RUNS = (
+    frozenset({"momentum", "nesterov", "l2", "clip_value", "sample_weight", "exp", "poisson"})
+    & loops.RUNS
+)
 
 
 def scratch_rows(width, n_params):
@@ -182,7 +183,10 @@ def kernels_for_fit(settings, options, features):
     """The generated module's ``train_blocks`` and ``train_blocks_parallel`` for the fit the
     encoded shared ``settings``, ``options`` and its ``features`` describe (the per-lane
     settings do not change the kernel), and its ``train`` of one block."""
-    train = skeleton.kernel(LANE_ROUTINES, skeleton.Fit.of(settings, options, features))
+    fit = skeleton.Fit.of(settings, options, features)
+    # The shared settings hold the first member's L2; the kernel decays if any member does.
+    fit = fit._replace(l2="l2" in features)
+    train = skeleton.kernel(LANE_ROUTINES, fit)
     module = sys.modules[train.__module__]
     return module.train_blocks, module.train_blocks_parallel, train
 
