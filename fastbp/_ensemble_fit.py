@@ -333,8 +333,14 @@ class _EnsembleRun:
             ensemble._member_metadata[member]["fits"].append(_member_record(record, member))
         trainer.history = self._history(outcome.history, epochs, outcome)
         if len(self.dead) == self.n_members:
-            member, epoch = diverged[-1]
-            raise DivergenceError(epoch, "loss", float("nan"), history=trainer.history)
+            member, epoch = max(diverged, key=lambda pair: pair[1])
+            error = DivergenceError(epoch, "loss", float("nan"), history=trainer.history)
+            error.args = (
+                f"training diverged: every member did, the last (member {member}) in epoch "
+                f"{epoch}; each keeps the parameters of its last finite epoch, the history "
+                "lists them in .diverged (try smaller learning rates)",
+            )
+            raise error
         if diverged:
             listed = ", ".join(f"member {m} in epoch {e}" for m, e in diverged)
             warnings.warn(
