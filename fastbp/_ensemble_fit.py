@@ -268,9 +268,10 @@ class _EnsembleRun:
         )
         options = self.plan["options"]
         options[codes.CHECK_EVERY] = 1
-        # A block's history as the block runners pass it (a strided view), so that this
-        # call runs the kernel they compiled.
-        rows = np.zeros((epochs, 1, LANES, codes.METRIC_COLUMNS))[:, 0]
+        # A block's history as the block runners pass it (a strided view: one of two
+        # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
+        # the kernel they compiled rather than compile another.
+        rows = np.zeros((epochs, 2, LANES, codes.METRIC_COLUMNS))[:, 0]
         data = self.data._replace(sample_weight=self.data.sample_weight[block])
         self.block_kernel(
             state,

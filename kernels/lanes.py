@@ -205,14 +205,16 @@ class Lanes:
     imports = (
         "from numba import prange\n"
         "from fastbp.kernels.config import HELPER_OPTIONS\n"
-        "from fastbp.kernels.lanes import check_lanes, forward_lanes\n"
+        "from fastbp.kernels.lanes import check_lanes, forward_lanes, l2_penalty\n"
         "from fastbp.kernels.state import Data, LaneState\n"
     )
     extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")
 
     def compiled(self, fit):
-        """Guard delta clipping and sample weights (one test per output delta)."""
-        return fit._replace(clip_value=True, weighted=True)
+        """Guard delta clipping and sample weights (one test per output delta), and tally
+        every fit's loss as a weighted one's (a weight of 1 changes no rounding), so that
+        fits with and without them share a kernel."""
+        return fit._replace(clip_value=True, weighted=True, tallies=True)
 
     def setup_lines(self, fit):
         return _SETUP.splitlines()
@@ -338,3 +340,12 @@ def check_lanes(history, epoch, params, diverged, check_params):
                 finite = finite and (value - value) == 0.0
         if not finite and diverged[m] < 0:
             diverged[m] = epoch
+
+
+@njit(**HELPER_OPTIONS)
+def l2_penalty(params, layout, options, l2):
+    """Stands in for ``kernels.updates.l2_penalty`` in an ensemble's kernel, where the
+    skeleton's line adding the penalty to the loss (``l2_in_loss``, guarded by its option)
+    must type with a block's parameters: an ensemble's fit refuses ``l2_in_loss`` (``RUNS``),
+    so this is never called."""
+    return 0.0

@@ -423,7 +423,7 @@ def _score_lines(fit, routines):
         lines.append("loss_sum += example_loss")
     elif fit.fused:  # a batch of one, tallied as it is trained
         lines += [f"batch_loss = np.float64({weight}) * example_loss", f"batch_weight = {weight}"]
-        lines += _divisor_lines(fit) + _BATCH_LOSS.splitlines()
+        lines += _divisor_lines(fit, routines) + _BATCH_LOSS.splitlines()
     else:
         lines += [f"batch_loss += np.float64({weight}) * example_loss", f"batch_weight += {weight}"]
     buffers = _buffers(routines)
@@ -448,15 +448,22 @@ def _score_lines(fit, routines):
     return [line for line in lines if line]
 
 
-def _divisor_lines(fit):
+def _divisor_lines(fit, routines):
     if fit.fused:
         # A batch of one: divided by its weight, or by the full batch's divisor (1).
         return ["divisor = batch_weight"] if fit.weighted_mean else []
+    if _lanes(routines):
+        # Lanes share one divisor: an ensemble's fit refuses "weighted_mean", whose divisor
+        # is each lane's summed weight.
+        return [
+            f"if{line[4:]}" if line.startswith("elif") else line
+            for line in _DIVISOR.splitlines()[2:]
+        ]
     return _DIVISOR.splitlines()
 
 
 def _batch_end_lines(fit, routines, step):
-    lines = _divisor_lines(fit)
+    lines = _divisor_lines(fit, routines)
     if fit.tallies_batches:
         lines += _per_lane(routines, _BATCH_LOSS.splitlines())
     return lines + routines.apply_lines(fit, step)
