@@ -148,7 +148,7 @@ def test_batches_with_momentum_equal_single_fits(reduction):
         "seed": list(range(10)),
         "batch_size": 4,
         "reduction": reduction,
-        "optimizer": SGD(momentum=0.8, nesterov=reduction == "sum"),
+        "optimizer": SGD(momentum=0.8),
     }
     ensemble = Ensemble(nets)
     trainer = Trainer(ensemble, **settings)
