@@ -28,6 +28,7 @@ from fastbp.history import History
 from fastbp.kernels import codes, lanes
 from fastbp.kernels.lanes import LANES
 from fastbp.kernels.state import Data, LaneState, Validation
+from fastbp.kernels.unrolled import supports as unrolled_supports
 from fastbp.network import activation_width
 from fastbp.progress import ProgressBar
 
@@ -63,14 +64,25 @@ def ensemble_fit(trainer, X, y, epochs, metrics, progress, fit_options):
             f"an Ensemble's fit does not run {', '.join(missing)} yet (it runs plain SGD and "
             f"{', '.join(sorted(lanes.RUNS))})"
         )
-    if trainer.kernel != "auto":
+    if trainer.kernel == "matrix":
         raise ValueError(
-            f"kernel: an Ensemble has one kernel path; use 'auto', not {trainer.kernel!r}"
+            "kernel: an Ensemble's fit runs 'unrolled' or 'generic' lanes, not 'matrix'"
         )
     plan["features"] = features
     run = _EnsembleRun(trainer, plan, weights)
     outcome = run.run()
     return run.finish(outcome)
+
+
+def _unrolled(trainer, plan):
+    """Whether the fit runs the lanes written out for its layout: forced by
+    ``kernel="unrolled"``, or chosen for a tiny network on a fit long enough (all members'
+    example visits) to pay for compiling them, as a single network's fit chooses."""
+    ensemble = trainer.network
+    if trainer.kernel == "generic" or not unrolled_supports(ensemble.layout):
+        return False
+    visits = plan["X"].shape[0] * plan["epochs"] * len(ensemble)
+    return trainer.kernel == "unrolled" or visits >= _kernels.UNROLL_MIN_EXAMPLES
 
 
 def _member_weights(member_weights, weights, n_samples, ensemble):
@@ -111,10 +123,13 @@ class _EnsembleRun:
         n_blocks, n_params, _ = ensemble._blocks.shape
         self.n_blocks = n_blocks
         dtype = ensemble.dtype
-        self.serial, self.parallel, self.block_kernel = lanes.kernels_for_fit(
-            plan["settings"], plan["options"], plan["features"]
-        )
         self.layout = ensemble.layout
+        kernels = (plan["settings"], plan["options"], plan["features"])
+        if _unrolled(trainer, plan):
+            kernels = lanes.unrolled_kernels_for_fit(self.layout, *kernels)
+        else:
+            kernels = lanes.kernels_for_fit(*kernels)
+        self.serial, self.parallel, self.block_kernel = kernels
         if weights is None:
             lane_weights = np.zeros((n_blocks, 0, 0), dtype)
         else:

@@ -14,12 +14,13 @@ same generated module, after the skeleton's ``train``) runs ``train`` on each bl
 with its own rows of the scratch.
 """
 
+import re
 import sys
 
 import numpy as np
 from numba import njit
 
-from fastbp.kernels import codes, loops, skeleton
+from fastbp.kernels import codes, loops, skeleton, unrolled
 from fastbp.kernels.config import HELPER_OPTIONS
 from fastbp.kernels.layers import activation
 
@@ -49,7 +50,10 @@ def scratch_rows(width, n_params):
 
 
 _SETUP = f"""\
-lanes = np.uint64({LANES})
+# Read at run time: LLVM unrolls a loop of a literal 8 steps whole before its vectorizer
+# sees it, and then cannot prove the unrolled lanes' arrays apart; a loop of unknown length
+# it vectorizes, checking once per loop that the arrays do not overlap.
+lanes = np.uint64(params.shape[1])
 n_inputs = X.shape[1]
 last = layout.shape[0] - 1
 n_layers = layout.shape[0]
@@ -63,6 +67,8 @@ gradient = scratch[2 * width : 2 * width + n_params]
 # The outputs and their deltas lane by lane: score_example reads one network's in a row.
 outputs = np.empty(lanes * n_outputs, params.dtype)
 output_deltas = np.empty(lanes * n_outputs, params.dtype)
+lane_targets = np.empty((lanes, n_outputs), params.dtype)
+lane_weights = np.empty(lanes, params.dtype)
 rates = settings[{LANE_RATES} : {LANE_RATES} + lanes]
 l2s = settings[{LANE_L2} : {LANE_L2} + lanes]
 bias_l2s = l2s if options[codes.L2_BIASES] != 0 else l2s * zero
@@ -83,10 +89,19 @@ batch_weight = np.zeros(lanes, params.dtype)"""
 _BIND = ["rate = rates[m]", "step = -rate", "l2 = l2s[m]"]
 _BIND_BIAS = ["rate = rates[m]", "step = -rate", "l2 = bias_l2s[m]"]
 
-_FORWARD = """\
-for k in range(n_inputs):
-    for m in range(lanes):
-        acts[k, m] = X[examples[m], k]
+# Each lane's example gathered first, so that the loops over the lanes after it read their
+# arrays in order (LLVM vectorizes none that reads through an index).
+_GATHER = """\
+for m in range(lanes):
+    example = examples[m]
+    for k in range(n_inputs):
+        acts[k, m] = X[example, k]
+    for j in range(n_outputs):
+        lane_targets[m, j] = Y[example, j]
+    lane_weights[m] = sample_weight[m, example] if weighted else one"""
+
+_FORWARD = f"""\
+{_GATHER}
 forward_lanes(params, layout, acts, zero)
 for j in range(n_outputs):
     for m in range(lanes):
@@ -179,14 +194,16 @@ def train_blocks_parallel(blocks, layout, data, validation, settings, options, s
 """
 
 
-def kernels_for_fit(settings, options, features):
+def kernels_for_fit(settings, options, features, routines=None):
     """The generated module's ``train_blocks`` and ``train_blocks_parallel`` for the fit the
     encoded shared ``settings``, ``options`` and its ``features`` describe (the per-lane
-    settings do not change the kernel), and its ``train`` of one block."""
+    settings do not change the kernel), and its ``train`` of one block; the layers are
+    ``routines``' (``LANE_ROUTINES``, for any layout, by default)."""
     fit = skeleton.Fit.of(settings, options, features)
     # The shared settings hold the first member's L2; the kernel decays if any member does.
-    fit = fit._replace(l2="l2" in features)
-    train = skeleton.kernel(LANE_ROUTINES, fit)
+    l2 = "l2" in features
+    fit = fit._replace(l2=l2, l2_biases=l2 and bool(options[codes.L2_BIASES]))
+    train = skeleton.kernel(routines or LANE_ROUTINES, fit)
     module = sys.modules[train.__module__]
     return module.train_blocks, module.train_blocks_parallel, train
 
@@ -200,8 +217,8 @@ class Lanes:
     loss_code = "loss_code"
     key = "lanes"
     lanes = LANES
-    score_buffers = ("outputs", "output_deltas", "lane_start")
-    example_weight = "sample_weight[m, example]"
+    score_buffers = ("outputs", "output_deltas", "lane_start", "lane_targets", "m")
+    example_weight = "lane_weights[m]"
     imports = (
         "from numba import prange\n"
         "from fastbp.kernels.config import HELPER_OPTIONS\n"
@@ -349,3 +366,123 @@ def l2_penalty(params, layout, options, l2):
     must type with a block's parameters: an ensemble's fit refuses ``l2_in_loss`` (``RUNS``),
     so this is never called."""
     return 0.0
+
+
+class UnrolledLanes(Lanes):
+    """The layer routines of one tiny layout's lanes written out, as ``kernels.unrolled``
+    writes one network's: every index and code known at compile time, and each pass one
+    loop over the lanes whose body holds every unit's arithmetic (``kernels.unrolled``'s
+    expressions, in its order), so that LLVM runs the lanes of that body side by side."""
+
+    def __init__(self, layout, loss_code):
+        self.single = unrolled.Unrolled(layout, loss_code)
+        self.rows = self.single.rows
+        self.key = ("unrolled lanes", *self.single.key[1:])
+        self.loss_code = self.single.loss_code
+        self.out_code = self.single.out_code
+        self.description = f"member lanes ({LANES}) unrolled for layout {self.rows}"
+        last = self.rows[-1]
+        self.width = last[codes.OUTPUT_OFFSET] + last[codes.FAN_OUT]
+        self.n_params = max(self.single.parameters) + 1
+
+    def compiled(self, fit):
+        return super().compiled(fit)
+
+    def setup_lines(self, fit):
+        last = self.rows[-1]
+        return [
+            *_SETUP.splitlines(),
+            f"out_start = np.uint64({last[codes.OUTPUT_OFFSET]})",
+            f"n_outputs = np.uint64({last[codes.FAN_OUT]})",
+            # Flat views, indexed ``unit * LANES + m`` with the product a literal: LLVM then
+            # sees that the lanes of one loop touch distinct elements, and runs them in SIMD
+            # lanes (with the row stride read at run time it could not, and did not).
+            f"lane_params = params.reshape({self.n_params * LANES})",
+            f"lane_state = optimizer_state.reshape({2 * self.n_params * LANES})",
+            f"lane_gradient = gradient.reshape({self.n_params * LANES})",
+            f"lane_acts = acts.reshape({self.width * LANES})",
+        ]
+
+    def _flat(self, lines):
+        """``lines`` with their lane-indexed arrays read through the flat views."""
+
+        def flat(match):
+            name, unit = match.group(1), int(match.group(2))
+            return f"lane_{_FLAT[name]}[{unit * LANES} + m]"
+
+        def second(match):
+            return f"lane_state[{(self.n_params + int(match.group(1))) * LANES} + m]"
+
+        lines = [re.sub(r"optimizer_state\[n_params \+ (\d+), m\]", second, line) for line in lines]
+        return [
+            re.sub(r"\b(params|acts|optimizer_state|gradient)\[(\d+), m\]", flat, line)
+            for line in lines
+        ]
+
+    def forward_lines(self, fit):
+        rows = self.rows
+        n_inputs = rows[0][codes.FAN_IN]
+        lines = [f"a0_{k} = acts[{k}, m]" for k in range(n_inputs)]
+        lines += [_lane_weights(line) for line in unrolled._forward_lines(rows)[n_inputs:]]
+        for l, row in enumerate(rows[:-1], start=1):
+            out = row[codes.OUTPUT_OFFSET]
+            lines += [f"acts[{out + j}, m] = a{l}_{j}" for j in range(row[codes.FAN_OUT])]
+        n_outputs = rows[-1][codes.FAN_OUT]
+        lines += [f"outputs[m * {n_outputs} + {j}] = a{len(rows)}_{j}" for j in range(n_outputs)]
+        # The written-out forward pass stores its outputs into acts[unit]: here the lanes'.
+        lines = [line for line in lines if not line.startswith("acts[") or ", m]" in line]
+        loop = ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+        return [*_GATHER.splitlines(), *loop]
+
+    def backward_lines(self, fit, step):
+        decayed = self.single._decayed(fit)
+        rows = self.rows
+
+        def update(index, value):
+            if step is None:
+                return [f"gradient[{index}, m] += {value}"]
+            state, second = (
+                f"optimizer_state[{index}, m]",
+                f"optimizer_state[n_params + {index}, m]",
+            )
+            return step.lines(f"params[{index}, m]", value, index in decayed, state, second)
+
+        lines = [*_BIND]
+        for l, row in enumerate(rows[:-1], start=1):
+            out = row[codes.OUTPUT_OFFSET]
+            lines += [f"a{l}_{j} = acts[{out + j}, m]" for j in range(row[codes.FAN_OUT])]
+        lines += [f"a0_{k} = acts[{k}, m]" for k in range(rows[0][codes.FAN_IN])]
+        n_outputs = rows[-1][codes.FAN_OUT]
+        written = unrolled._backward_lines(rows, update, fit.clip_value)
+        lines += [
+            f"d{len(rows)}_{j} = output_deltas[m * {n_outputs} + {j}]" for j in range(n_outputs)
+        ]
+        lines += [_lane_weights(line) for line in written[n_outputs:]]
+        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+
+    def zero_gradient_lines(self):
+        lines = [f"gradient[{i}, m] = zero" for i in self.single.parameters]
+        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+
+    def apply_lines(self, fit, step):
+        decayed = self.single._decayed(fit)
+        lines = [*_BIND]
+        for i in self.single.parameters:
+            state, second = f"optimizer_state[{i}, m]", f"optimizer_state[n_params + {i}, m]"
+            lines += step.lines(f"params[{i}, m]", f"gradient[{i}, m]", i in decayed, state, second)
+        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+
+
+_FLAT = {"params": "params", "acts": "acts", "optimizer_state": "state", "gradient": "gradient"}
+
+
+def _lane_weights(line):
+    """A line of ``kernels.unrolled``'s with its weight locals ``w{i}`` read from the
+    lane's parameters."""
+    return re.sub(r"\bw(\d+)\b", r"params[\1, m]", line)
+
+
+def unrolled_kernels_for_fit(layout, settings, options, features):
+    """``kernels_for_fit`` with the layers written out for ``layout`` (``UnrolledLanes``)."""
+    routines = UnrolledLanes(layout, int(options[codes.LOSS_CODE]))
+    return kernels_for_fit(settings, options, features, routines)

@@ -227,7 +227,7 @@ _LANE_PICK = ["for m in range(lanes):", "    examples[m] = orders[m, i]"]
 
 _SCORE = """\
 example_loss, squared, absolute, correct = score_example(
-    {acts}, {deltas}, {start}, n_outputs, Y, example, {loss_code}, {out_code}, log_clip
+    {acts}, {deltas}, {start}, n_outputs, {targets}, {row}, {loss_code}, {out_code}, log_clip
 )"""
 
 _TALLY = """\
@@ -361,10 +361,12 @@ def _per_lane(routines, lines, head=()):
 
 
 def _buffers(routines):
-    """Where the scoring finds the outputs and writes their deltas: the activation scratch
-    at the output layer's offset, or for an ensemble the lane's row of a lane-major copy."""
-    acts, deltas, start = getattr(routines, "score_buffers", ("acts", "deltas", "out_start"))
-    return {"acts": acts, "deltas": deltas, "start": start}
+    """Where the scoring finds the outputs and their targets and writes the deltas: the
+    activation scratch at the output layer's offset and the example's row of ``Y``, or for
+    an ensemble the lane's rows of lane-major copies."""
+    names = ("acts", "deltas", "start", "targets", "row")
+    default = ("acts", "deltas", "out_start", "Y", "example")
+    return dict(zip(names, getattr(routines, "score_buffers", default), strict=True))
 
 
 def _example_lines(fit, routines, step):
@@ -427,7 +429,13 @@ def _score_lines(fit, routines):
     else:
         lines += [f"batch_loss += np.float64({weight}) * example_loss", f"batch_weight += {weight}"]
     buffers = _buffers(routines)
-    tally = _TALLY.format(loss_code=routines.loss_code, out_code=routines.out_code, **buffers)
+    tally = _TALLY.format(
+        loss_code=routines.loss_code,
+        out_code=routines.out_code,
+        acts=buffers["acts"],
+        deltas=buffers["deltas"],
+        start=buffers["start"],
+    )
     lines += tally.splitlines()
     guarded = (("weighted", fit.weighted), ("clipping", fit.clip_value))
     guards = [name for name, used in guarded if used]

@@ -268,7 +268,7 @@ def test_bad_input_is_refused_before_anything_runs():
         ({"schedule": "invscaling"}, {}, "schedule"),
         ({}, {"validation_data": (X, y)}, "validation"),
         ({}, {"patience": 3}, "patience"),
-        ({"kernel": "generic"}, {}, "kernel"),
+        ({"kernel": "matrix"}, {}, "kernel"),
     ):
         with pytest.raises(ValueError, match=named):
             Trainer(ensemble, batch_size=1, **refused).fit(X, y, **fit_options)
