@@ -274,3 +274,24 @@ def test_bad_input_is_refused_before_anything_runs():
             Trainer(ensemble, batch_size=1, **refused).fit(X, y, **fit_options)
     np.testing.assert_array_equal(ensemble.params, before)
     assert ensemble.metadata["fits"] == []
+
+
+def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits():
+    # The kernel long fits of tiny networks take, written out for the layout (forced here on
+    # a short fit); a member per lane of one block and a few of the next.
+    architecture = ([3, 4, 2], ["relu", "sigmoid"], [True, False])
+    n_members = 19
+    nets = members(architecture, n_members)
+    weights = RNG.poisson(1.0, (n_members, X.shape[0])).astype(float) + 0.25
+    settings = {
+        "learning_rate": [0.1 + 0.02 * k for k in range(n_members)],
+        "l2": [0.0, 0.01] * 9 + [0.1],
+        "seed": 8,
+        "batch_size": 1,
+        "clip_value": 0.8,
+        "l2_biases": True,
+    }
+    ensemble = Ensemble(nets)
+    trainer = Trainer(ensemble, kernel="unrolled", **settings)
+    history = trainer.fit(X, Y, epochs=15, metrics=["mae", "accuracy"], sample_weight=weights)
+    assert_members_alone(nets, ensemble, history, 15, settings, weights)
