@@ -24,11 +24,11 @@ from fastbp.kernels import codes, loops, skeleton, unrolled
 from fastbp.kernels.config import HELPER_OPTIONS
 from fastbp.kernels.layers import activation
 
-# Members per block. Eight float64 lanes fill one 512-bit register, but LLVM vectorizes a
-# loop of 8 steps poorly (it unrolls and interleaves by more): on a 256-member 3-4-1 fit
-# blocks of 8, 16 and 32 lanes ran at 26, 16 and 12 ns per member-example (AVX-512, one
-# core). 16 keeps the padding of small ensembles (lanes past the last member) low.
-LANES = 16
+# Members per block. Eight float64 lanes fill one 512-bit register, but LLVM vectorizes the
+# lane loops 8 wide and interleaved 4 times (AVX-512, as its optimization remarks say), so a
+# loop of fewer than 32 steps runs its scalar remainder only: on a 256-member 3-4-1 fit
+# blocks of 8, 16 and 32 lanes ran at 26, 16 and 12 ns per member-example (one core).
+LANES = 32
 
 # A block's settings vector: the shared ``codes`` settings, then each lane's learning rate,
 # then each lane's L2 strength.
@@ -226,6 +226,7 @@ class Lanes:
         "from numba import prange\n"
         "from fastbp.kernels.config import HELPER_OPTIONS\n"
         "from fastbp.kernels.lanes import check_lanes, forward_lanes, l2_penalty\n"
+        "from fastbp.kernels.layers import record_epoch_lanes\n"
         "from fastbp.kernels.state import Data, LaneState\n"
     )
     extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")

@@ -240,6 +240,27 @@ def record_epoch(history, epoch, column, n_samples, n_outputs, loss, squared, ab
 
 
 @njit(**HELPER_OPTIONS)
+def record_epoch_lanes(
+    history, epoch, column, n_samples, n_outputs, loss, squared, absolute, n_correct
+):
+    """``record_epoch`` for an ensemble's block: row ``epoch`` of ``history`` (epochs, lanes,
+    columns) from each lane's tallies (arrays, one entry per lane)."""
+    row = history[epoch]
+    for m in range(row.shape[0]):
+        record_epoch(
+            row,
+            m,
+            column,
+            n_samples,
+            n_outputs,
+            loss[m],
+            squared[m],
+            absolute[m],
+            n_correct[m],
+        )
+
+
+@njit(**HELPER_OPTIONS)
 def score_validation_by_example(
     params, layout, X, Y, acts, deltas, statistics, settings, options, history, epoch
 ):
