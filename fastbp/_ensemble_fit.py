@@ -371,12 +371,11 @@ class _EnsembleRun:
 
 def _member_record(record, member):
     """What member ``member``'s own metadata keeps of an ensemble's fit: its own values."""
-    own = {
-        name: value[member] if isinstance(value, list) and name in _PER_MEMBER else value
-        for name, value in record.items()
-    }
-    own.pop("members_diverged")
-    own["ensemble"] = True
+    own = dict(record, ensemble=True)
+    del own["members_diverged"]
+    for name in _PER_MEMBER:
+        if isinstance(own.get(name), list):
+            own[name] = own[name][member]
     return own
 
 

