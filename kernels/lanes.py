@@ -252,11 +252,11 @@ class Lanes:
             return [*bind, *step.lines(f"params[{at}, m]", value, True, state, second)]
 
         return _BACKWARD.format(
-            hidden=_block(16, _hidden(fit)),
-            weight_step=_block(
+            hidden=skeleton._block(16, loops.hidden_lines(fit, "deltas[inputs + k, m]", ", m")),
+            weight_step=skeleton._block(
                 16, update("row + j", "(acts[inputs + k, m] * deltas[out + j, m])", _BIND)
             ),
-            bias_step=_block(16, update("bias + j", "deltas[out + j, m]", _BIND_BIAS)),
+            bias_step=skeleton._block(16, update("bias + j", "deltas[out + j, m]", _BIND_BIAS)),
         ).splitlines()
 
     def zero_gradient_lines(self):
@@ -273,7 +273,8 @@ class Lanes:
             return [*bind, *lines]
 
         return _APPLY.format(
-            weight_step=_block(12, update(_BIND)), bias_step=_block(16, update(_BIND_BIAS))
+            weight_step=skeleton._block(12, update(_BIND)),
+            bias_step=skeleton._block(16, update(_BIND_BIAS)),
         ).splitlines()
 
     def apply_counts_steps(self, fit, step):
@@ -287,21 +288,6 @@ class Lanes:
 
     def store_lines(self, fit):
         return []  # the parameters live in params
-
-
-def _hidden(fit):
-    """Lines turning the total propagated to a hidden unit of lane ``m`` into its delta."""
-    delta = "deltas[inputs + k, m] * derivative(acts[inputs + k, m], below_code)"
-    if not fit.clip_value:
-        return [f"deltas[inputs + k, m] = {delta}"]
-    return [
-        f"delta = {delta}",
-        "deltas[inputs + k, m] = min(max(delta, -clip_value), clip_value) if clipping else delta",
-    ]
-
-
-def _block(indent, lines):
-    return "\n".join(" " * indent + line for line in lines)
 
 
 LANE_ROUTINES = Lanes()
