@@ -125,7 +125,7 @@ class Batches:
     def batch_backward_lines(self, fit):
         return _BACKWARD.splitlines()
 
-    def zero_gradient_lines(self):
+    def zero_gradient_lines(self, fit):
         return []  # backward_batch writes every entry of the gradient
 
     def apply_lines(self, fit, step):

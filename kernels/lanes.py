@@ -259,7 +259,7 @@ class Lanes:
             bias_step=skeleton._block(16, update("bias + j", "deltas[out + j, m]", _BIND_BIAS)),
         ).splitlines()
 
-    def zero_gradient_lines(self):
+    def zero_gradient_lines(self, fit):
         return [
             "for p in range(n_params):",
             "    for m in range(lanes):",
@@ -450,7 +450,7 @@ class UnrolledLanes(Lanes):
         lines += [_lane_weights(line) for line in written[n_outputs:]]
         return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
 
-    def zero_gradient_lines(self):
+    def zero_gradient_lines(self, fit):
         lines = [f"gradient[{i}, m] = zero" for i in self.single.parameters]
         return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
 

@@ -10,7 +10,7 @@ batches the gradient is summed into a vector in the layout of ``params`` and ste
 batch's end.
 """
 
-from fastbp.kernels import skeleton, train_matrix
+from fastbp.kernels import skeleton, steps, train_matrix
 
 _SETUP = """\
 n_inputs = X.shape[1]
@@ -94,7 +94,7 @@ class Loops:
         fit = fit._replace(
             clip_value=True, weighted=True, validation=True, ends_epochs=True, ordered=True
         )
-        if fit.fused:
+        if fit.fused or _clips_per_example(fit):
             return fit
         return fit._replace(optimizer=-1, l2=False, l2_biases=False, l2_divided=False)
 
@@ -120,9 +120,12 @@ class Loops:
         """The backward pass, each parameter stepped by ``step`` (a ``Step``), or with
         ``step`` None its gradient added into ``gradient``."""
 
+        # Per example each entry of the gradient is written once, so it needs no zeroing.
+        gather = "=" if _clips_per_example(fit) else "+="
+
         def update(at, value, decayed):
             if step is None:
-                return [f"gradient[{at}] += {value}"]
+                return [f"gradient[{at}] {gather} {value}"]
             state = f"optimizer_state[{at}]"
             second = f"second_state[{at}]"
             return step.lines(f"params[{at}]", value, decayed, state, second)
@@ -134,10 +137,14 @@ class Loops:
             bias_step=_block(12, update("bias + j", "deltas[out + j]", fit.l2_biases)),
         ).splitlines()
 
-    def zero_gradient_lines(self):
+    def zero_gradient_lines(self, fit):
+        if _clips_per_example(fit):
+            return []
         return ["for p in range(n_params):", "    gradient[p] = zero"]
 
     def apply_lines(self, fit, step):
+        if _clips_per_example(fit):
+            return _clipped_step_lines(fit)
         return [
             "apply_update(",
             "    params, gradient, optimizer_state, layout, settings, options, counters, rate,",
@@ -146,6 +153,8 @@ class Loops:
         ]
 
     def apply_counts_steps(self, fit, step):
+        if _clips_per_example(fit):
+            return step.counts_steps
         return True  # apply_update counts its steps
 
     def validation_lines(self):
@@ -156,6 +165,55 @@ class Loops:
 
     def store_lines(self, fit):
         return []  # the parameters live in params
+
+
+def _clips_per_example(fit):
+    """Whether a per-example fit clips the gradient's norm: its step waits for the whole
+    gradient, then is written out in two sweeps (``_clipped_step_lines``)."""
+    return fit.per_example and fit.clip_norm and fit.optimizer in steps.OPTIMIZERS
+
+
+_LAYER_RANGES = """\
+for layer in range(n_layers):
+    first = layout[layer, codes.WEIGHT_OFFSET]
+    for p in range(first, first + layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]):
+{weight}
+    if layout[layer, codes.HAS_BIAS]:
+        first = layout[layer, codes.BIAS_OFFSET]
+        for p in range(first, first + layout[layer, codes.FAN_OUT]):
+{bias}"""
+
+_CLIP_SCALE = """\
+norm = np.sqrt(squares)
+clip_norm = np.float64(settings[codes.CLIP_NORM])
+scale = params.dtype.type(clip_norm / norm) if norm > clip_norm else one"""
+
+
+def _clipped_step_lines(fit):
+    """One example's step with its gradient's norm clipped, as ``apply_update`` takes it:
+    a sweep that divides the gradient (by the example's weight, with a weighted mean; else
+    by 1, left out), adds the L2 term and sums the squares, then one that scales and steps.
+    A scale of 1 when the norm is within bounds rounds as no scaling does."""
+    step = steps.Step(fit.optimizer, fit.l2, fit.l2_divided, divides=fit.weighted_mean)
+
+    def squared(decayed):
+        return [
+            *step.gradient_lines("params[p]", "gradient[p]", decayed),
+            "gradient[p] = g",
+            "squares += np.float64(g) * np.float64(g)",
+        ]
+
+    lines = ["squares = 0.0"]
+    if fit.l2 or fit.weighted_mean:
+        weight, bias = _block(8, squared(True)), _block(12, squared(fit.l2_biases))
+        lines += _LAYER_RANGES.format(weight=weight, bias=bias).splitlines()
+    else:
+        lines += ["for p in range(n_params):", "    g = np.float64(gradient[p])"]
+        lines += ["    squares += g * g"]
+    lines += _CLIP_SCALE.splitlines() + step.prologue()
+    lines += ["for p in range(n_params):", "    g = gradient[p] * scale"]
+    update = step.optimizer_lines("params[p]", "optimizer_state[p]", "second_state[p]")
+    return lines + [f"    {line}" for line in update]
 
 
 def hidden_lines(fit, total, lane=""):

@@ -317,7 +317,7 @@ def kernel_source(routines, fit):
         loop = _PER_EXAMPLE_LOOP.format(pick=_block(4, pick), body=_block(4, body))
     else:
         batch_start = [
-            *routines.zero_gradient_lines(),
+            *routines.zero_gradient_lines(fit),
             *_per_lane(routines, _batch_tally_start(fit)),
         ]
         loop = _BATCH_LOOP.format(

@@ -45,6 +45,11 @@ class Step:
                 # w + (-rate) * g rounds exactly as w - rate * g.
                 return [f"{w} += step * {gradient}"]
             return [f"{w} -= rate * ({gradient} / divisor)"]
+        return self.gradient_lines(w, gradient, decayed) + self.optimizer_lines(w, state, second)
+
+    def gradient_lines(self, w, gradient, decayed):
+        """Lines setting ``g`` to the parameter ``w``'s gradient as the optimizer takes it:
+        the summed ``gradient`` divided, and with the L2 term where ``decayed``."""
         lines = [f"g = {gradient}"]
         decay = self.l2 and decayed
         if decay and self.l2_divided:
@@ -53,18 +58,22 @@ class Step:
             lines.append("g = g / divisor")
         if decay and not self.l2_divided:
             lines.append(f"g = g + l2 * {w}")
+        return lines
+
+    def optimizer_lines(self, w, state=None, second=None):
+        """Lines stepping the parameter ``w`` by the optimizer's rule from its gradient
+        ``g`` (as ``gradient_lines`` leave it) and its ``state`` and ``second``."""
         if self.optimizer == codes.SGD:
-            return [*lines, f"{w} -= rate * g"]
+            return [f"{w} -= rate * g"]
         if self.optimizer == codes.ADAM:
             return [
-                *lines,
                 f"m = beta_1 * {state} + (one - beta_1) * g",
                 f"v = beta_2 * {second} + (one - beta_2) * (g * g)",
                 f"{state} = m",
                 f"{second} = v",
                 f"{w} -= step_size * m / (np.sqrt(v) + epsilon)",
             ]
-        lines += [f"velocity = momentum * {state} - rate * g", f"{state} = velocity"]
+        lines = [f"velocity = momentum * {state} - rate * g", f"{state} = velocity"]
         if self.optimizer == codes.NESTEROV:
             return [*lines, f"{w} += momentum * velocity - rate * g"]
         return [*lines, f"{w} += velocity"]

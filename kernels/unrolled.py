@@ -102,7 +102,7 @@ class Unrolled:
         state, second = (f"{name}{index}" for name in ("v", "s"))
         return step.lines(f"w{index}", gradient, index in decayed, state, second)
 
-    def zero_gradient_lines(self):
+    def zero_gradient_lines(self, fit):
         return [f"g{i} = zero" for i in self.parameters]
 
     def apply_lines(self, fit, step):

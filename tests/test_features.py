@@ -217,6 +217,50 @@ def two_updates(optimizer, **trainer):
     return seen
 
 
+def clipped_per_example(optimizer, clip_norm, l2, reduction, kernel="generic"):
+    """A per-example fit with each step's gradient norm clipped (``clip_norm=None``: not),
+    on a network with and without biases, weighted examples and a shuffle."""
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-1, 1, (12, 5))
+    Y = rng.uniform(0, 1, (12, 3))
+    weights = rng.uniform(0.5, 1.5, 12)
+    net = Network([5, 7, 3], activations=["tanh", "sigmoid"], bias=[True, False], seed=4)
+    start = ([w.copy() for w in net.weights], [None if b is None else b.copy() for b in net.biases])
+    settings = {"learning_rate": 0.05, "batch_size": 1, "reduction": reduction}
+    settings.update(shuffle=True, seed=6)
+    features = {"optimizer": optimizer, "l2": l2, "l2_biases": True, "clip_norm": clip_norm}
+    Trainer(net, **settings, **features, kernel=kernel).fit(X, Y, epochs=6, sample_weight=weights)
+    return net, reference.fit(
+        *start, list(net.activations), X, Y, epochs=6, **settings, **features, sample_weight=weights
+    )
+
+
+@pytest.mark.parametrize(
+    "optimizer, l2, reduction",
+    [
+        (SGD(), 0.0, "sum"),
+        (SGD(momentum=0.9), 0.01, "mean"),
+        (SGD(momentum=0.5, nesterov=True), 0.01, "weighted_mean"),
+        (Adam(), 0.01, "weighted_mean"),
+    ],
+    ids=["sgd", "momentum-l2", "nesterov-l2-weighted-mean", "adam-l2-weighted-mean"],
+)
+def test_per_example_norm_clipping_steps_as_the_reference(optimizer, l2, reduction):
+    """Per example the generic path clips in two sweeps after the backward pass (divide, add
+    L2 and sum the squares; then scale and step) rather than apply_update's five passes: it
+    must round as the reference does. A norm of 0.05 clips nearly every step; one of 100
+    clips none, and then the fit is the unclipped one (fused into the backward pass) bit for
+    bit: a scale of 1 rounds as no scaling."""
+    clipped, (weights, biases, _) = clipped_per_example(optimizer, 0.05, l2, reduction)
+    unclipped, _ = clipped_per_example(optimizer, None, l2, reduction)
+    for actual, wanted in zip(clipped.weights, weights, strict=True):
+        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clipped.biases[0], biases[0], rtol=1e-9, atol=1e-12)
+    assert not np.allclose(clipped.params, unclipped.params, rtol=1e-3)
+    loose, _ = clipped_per_example(optimizer, 100.0, l2, reduction)
+    assert np.array_equal(loose.params, unclipped.params)
+
+
 def test_sgd_first_two_updates():
     # w1 = 0.5 - 0.1 * 2 = 0.3; w2 = 0.3 - 0.1 * 1.2 = 0.18.
     assert two_updates("sgd") == pytest.approx([0.3, 0.18], rel=1e-15)
