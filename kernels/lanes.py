@@ -40,10 +40,9 @@ BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 # that need a whole network's state per step or per epoch (Adam's bias correction is per
 # lane rate; schedules, early stopping and validation end epochs per network), or that only
 # scikit-learn's estimators use.
-RUNS = (
-    frozenset({"momentum", "nesterov", "l2", "clip_value", "sample_weight", "exp", "poisson"})
-    & loops.RUNS
-)
+# The exp output and Poisson loss would run (the layer and scoring code is shared) but no
+# test holds an ensemble's Poisson fit to single fits yet, so they are refused too.
+RUNS = frozenset({"momentum", "nesterov", "l2", "clip_value", "sample_weight"}) & loops.RUNS
 
 
 def scratch_rows(width, n_params):
