@@ -3,7 +3,13 @@
 >>> from fastbp import Network, Trainer
 """
 
-from fastbp.errors import DivergenceError, FitInterruptedWarning, ModelFileError
+from fastbp.ensemble import Ensemble
+from fastbp.errors import (
+    DivergenceError,
+    FitInterruptedWarning,
+    MemberDivergenceWarning,
+    ModelFileError,
+)
 from fastbp.history import History
 from fastbp.network import Network
 from fastbp.persistence import load
@@ -12,8 +18,10 @@ from fastbp.trainer import Trainer
 
 __all__ = [
     "DivergenceError",
+    "Ensemble",
     "FitInterruptedWarning",
     "History",
+    "MemberDivergenceWarning",
     "ModelFileError",
     "Network",
     "Standardization",

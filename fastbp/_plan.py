@@ -58,6 +58,24 @@ _FIT_FEATURES = {
 
 def plan_fit(trainer, X, y, epochs, metrics, progress, fit_options):
     """The ``FitPlan`` of ``trainer.fit(X, y, epochs, metrics, progress, **fit_options)``."""
+    plan = check_fit(trainer, X, y, epochs, metrics, progress, fit_options)
+    network = trainer.network
+    if trainer.kernel == "auto":
+        n_visits = plan["X"].shape[0] * plan["epochs"]
+        name = _kernels.choose(network, plan["batch_size"], n_visits, plan["features"])
+    else:
+        name = trainer.kernel
+        _kernels.check_runs(name, plan["features"])
+    kernel, scratch_size = _kernels.kernel_and_scratch(
+        name, network, plan["settings"], plan["options"], plan["features"]
+    )
+    return FitPlan(**plan, kernel_name=name, kernel=kernel, scratch_size=scratch_size)
+
+
+def check_fit(trainer, X, y, epochs, metrics, progress, fit_options):
+    """Every argument of a fit checked and converted, its settings encoded and its features
+    listed, as a dict of ``FitPlan``'s fields but the kernel's (an ``Ensemble``'s fit
+    chooses its own kernel)."""
     _settings.check(trainer)  # the settings are public attributes: check them again
     network = trainer.network
     X = network.inputs(X)
@@ -81,23 +99,8 @@ def plan_fit(trainer, X, y, epochs, metrics, progress, fit_options):
         # A batch draws its masks layer by layer over its rows: a kernel that passes example
         # by example cannot draw them in that order.
         plan["features"].append("dropout_in_batches")
-    if trainer.kernel == "auto":
-        n_visits = plan["X"].shape[0] * plan["epochs"]
-        name = _kernels.choose(network, plan["batch_size"], n_visits, plan["features"])
-    else:
-        name = trainer.kernel
-        _kernels.check_runs(name, plan["features"])
-    kernel, scratch_size = _kernels.kernel_and_scratch(
-        name, network, settings, options, plan["features"]
-    )
-    return FitPlan(
-        **plan,
-        kernel_name=name,
-        kernel=kernel,
-        scratch_size=scratch_size,
-        settings=settings,
-        options=options,
-    )
+    plan["settings"], plan["options"] = settings, options
+    return plan
 
 
 def _split(trainer, X, Y, fit_options):

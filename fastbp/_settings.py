@@ -47,6 +47,8 @@ class Setting:
     ``feature(value)`` is the name of the training feature the value turns on (None for
     plain SGD's value). ``record(value)`` is what ``metadata["fits"]`` keeps (None: nothing).
     ``cli`` holds the keyword arguments of the ``fastbp train`` option (``--name``), if any.
+    ``per_member`` says that a trainer of an ``Ensemble`` takes one value per member (a
+    sequence) as well as one for all.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Setting:
     feature: Callable | None = None
     record: Callable | None = _unchanged
     cli: dict | None = None
+    per_member: bool = False
 
     @property
     def flag(self):
@@ -64,10 +67,13 @@ class Setting:
 
 def _check_network(network):
     # Imported here: fastbp.network does not need the Trainer's table, nor the table it.
+    from fastbp.ensemble import Ensemble
     from fastbp.network import Network
 
-    if not isinstance(network, Network):
-        raise TypeError(f"network must be a fastbp.Network; got {type(network).__name__}")
+    if not isinstance(network, (Network, Ensemble)):
+        raise TypeError(
+            f"network must be a fastbp.Network or fastbp.Ensemble; got {type(network).__name__}"
+        )
 
 
 def _check_loss(value, network):
@@ -163,6 +169,7 @@ SETTINGS = (
         lambda value, network: _checks.check_positive_finite(value, "learning_rate"),
         _into("settings", codes.LEARNING_RATE),
         cli={"type": float},
+        per_member=True,
     ),
     Setting(
         "batch_size",
@@ -200,6 +207,7 @@ SETTINGS = (
         None,
         lambda value, network: _checks.check_seed(value, "seed", upper=2**64),
         cli={"type": int, "help": "seed of the weights and the shuffling"},
+        per_member=True,
     ),
     Setting(
         "optimizer",
@@ -225,6 +233,7 @@ SETTINGS = (
         _into("settings", codes.L2),
         _when_set("l2"),
         cli={"type": float, "help": "L2 weight decay"},
+        per_member=True,
     ),
     Setting(
         "l2_biases",
@@ -299,11 +308,45 @@ NAMES = tuple(setting.name for setting in SETTINGS)
 
 def check(trainer):
     """Check (and normalize) every setting of ``trainer`` in place; raise before any kernel
-    runs."""
+    runs. For an ``Ensemble``, a per-member setting may be a sequence with one value per
+    member, kept as a tuple."""
     _check_network(trainer.network)
+    n_members = getattr(trainer.network, "n_members", None)
     for setting in SETTINGS:
-        value = setting.check(getattr(trainer, setting.name), trainer.network)
+        value = getattr(trainer, setting.name)
+        if n_members is not None and setting.per_member and _is_sequence(value):
+            value = _check_per_member(setting, value, trainer.network, n_members)
+        else:
+            value = setting.check(value, trainer.network)
         setattr(trainer, setting.name, value)
+
+
+def _is_sequence(value):
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def _check_per_member(setting, values, network, n_members):
+    values = list(np.asarray(values).tolist() if isinstance(values, np.ndarray) else values)
+    if len(values) != n_members:
+        raise ValueError(
+            f"{setting.name} must be one value for every member or one per member "
+            f"({n_members}); got {len(values)}"
+        )
+    return tuple(setting.check(value, network) for value in values)
+
+
+def member_values(trainer, name):
+    """The value of the setting ``name`` for each member of ``trainer``'s ensemble (a list)."""
+    value = getattr(trainer, name)
+    if isinstance(value, tuple):
+        return list(value)
+    return [value] * trainer.network.n_members
+
+
+def _shared(value):
+    """What the shared settings vector holds of a per-member setting: the first member's
+    value (an ensemble's kernel reads each lane's own)."""
+    return value[0] if isinstance(value, tuple) else value
 
 
 def encode(trainer, n_samples, batch_size):
@@ -320,27 +363,31 @@ def encode(trainer, n_samples, batch_size):
     encoding.settings[codes.NORM_EPSILON] = network.norm_epsilon
     for setting in SETTINGS:
         if setting.encode is not None:
-            setting.encode(getattr(trainer, setting.name), encoding)
+            setting.encode(_shared(getattr(trainer, setting.name)), encoding)
     return encoding.settings, encoding.options
 
 
 def features(trainer):
     """The training features ``trainer``'s settings turn on, by name."""
-    names = (
-        setting.feature(getattr(trainer, setting.name))
-        for setting in SETTINGS
-        if setting.feature is not None
-    )
-    return [name for name in names if name is not None]
+    names = []
+    for setting in SETTINGS:
+        value = getattr(trainer, setting.name)
+        if setting.feature is not None:
+            names += map(setting.feature, value if isinstance(value, tuple) else [value])
+    return list(dict.fromkeys(name for name in names if name is not None))
 
 
 def record(trainer):
     """What ``metadata["fits"]`` keeps of ``trainer``'s settings."""
-    return {
-        setting.name: setting.record(getattr(trainer, setting.name))
-        for setting in SETTINGS
-        if setting.record is not None
-    }
+    record = {}
+    for setting in SETTINGS:
+        value = getattr(trainer, setting.name)
+        if setting.record is not None:
+            per_member = isinstance(value, tuple)
+            record[setting.name] = (
+                [*map(setting.record, value)] if per_member else setting.record(value)
+            )
+    return record
 
 
 def describe(trainer):

@@ -35,6 +35,11 @@ class DivergenceError(FloatingPointError):
         )
 
 
+class MemberDivergenceWarning(RuntimeWarning):
+    """Members of an ``Ensemble`` diverged; each keeps the parameters of its last finite
+    epoch, the others trained on, and ``History.diverged`` lists (member, epoch)."""
+
+
 class FitInterruptedWarning(UserWarning):
     """Ctrl-C stopped a fit between two chunks of epochs; the fit kept what it had trained."""
 

@@ -18,6 +18,10 @@ class History(Mapping):
     when early stopping or a callback did; ``best_epoch`` is the epoch (from 0) with the best
     monitored loss when early stopping ran, else None.
 
+    A fit of an ``Ensemble`` records each entry as ``(epochs, n_members)``, one column per
+    member; ``diverged`` lists ``(member, epoch)`` for each member that diverged (its column
+    holds NaN from that epoch on). A fit of one network has ``diverged`` empty.
+
     Examples
     --------
     >>> history = History({"loss": [0.5, 0.25]})
@@ -25,7 +29,8 @@ class History(Mapping):
     (2, 0.25)
     """
 
-    def __init__(self, metrics, interrupted=False, stopped=False, best_epoch=None):
+    def __init__(self, metrics, interrupted=False, stopped=False, best_epoch=None, diverged=()):
+        self.diverged = [tuple(pair) for pair in diverged]
         self.interrupted = bool(interrupted)
         self.stopped = bool(stopped)
         self.best_epoch = best_epoch
@@ -95,5 +100,6 @@ class History(Mapping):
         return figure
 
     def __repr__(self):
-        last = ", ".join(f"{k}={v[-1]:.6g}" for k, v in self._metrics.items() if len(v))
+        # An ensemble's entries show the members' mean.
+        last = ", ".join(f"{k}={np.nanmean(v[-1]):.6g}" for k, v in self._metrics.items() if len(v))
         return f"History(epochs={self.epochs}{', last: ' + last if last else ''})"

@@ -10,6 +10,10 @@ The file is an uncompressed NumPy ``.npz`` archive (readable with ``np.load(path
 - ``statistics.npy``: batch normalization's running statistics, when a layer has it;
 - ``scaling_mean.npy``, ``scaling_scale.npy``: float64, when the network has a scaling.
 
+An ``Ensemble`` is saved the same way, with ``format`` ``fastbp-ensemble``, a header key
+``members`` (each member's ``seed`` and ``metadata``) and ``params`` holding every member's
+parameter vector one after the other.
+
 Loading trusts nothing in the file. It never unpickles. Before any array is allocated, every
 member must be stored uncompressed (so no member can declare more bytes than the file holds)
 and every array header must declare exactly the dtype and shape the JSON header implies. Any
@@ -31,9 +35,11 @@ from fastbp.network import Network, parameter_count
 from fastbp.scaling import Standardization
 
 FORMAT = "fastbp-model"
+ENSEMBLE_FORMAT = "fastbp-ensemble"
 VERSION = 1
 MAX_HEADER_BYTES = 1 << 20
 _HEADER_KEYS = {"format", "version", "network", "n_params", "scaling", "metadata"}
+_ENSEMBLE_KEYS = _HEADER_KEYS | {"members"}
 _MEMBERS = ("header", "params", "scaling_mean", "scaling_scale", "statistics")
 _NETWORK_KEYS = ("sizes", "activations", "bias", "init", "seed", "dtype")
 _NORM_KEYS = ("batch_norm", "norm_epsilon")  # optional: version 1 files before them lack them
@@ -41,12 +47,34 @@ _NORM_KEYS = ("batch_norm", "norm_epsilon")  # optional: version 1 files before 
 
 def save(network, path):
     """Write ``network`` to ``path``; see ``Network.save``."""
-    if not np.isfinite(network.params).all():
-        raise ValueError("network.params holds non-finite values; refusing to save them")
+    metadata = _json(network.metadata, "network.metadata")
+    _write(network, network.params, "network.params", metadata, {}, path)
+
+
+def save_ensemble(ensemble, path):
+    """Write ``ensemble`` to ``path``; see ``Ensemble.save``."""
+    members = [
+        {"seed": seed, "metadata": _json(ensemble.network(k).metadata, f"member {k}'s metadata")}
+        for k, seed in enumerate(ensemble.seeds)
+    ]
+    metadata = _json(ensemble.metadata, "ensemble.metadata")
+    extra = {"format": ENSEMBLE_FORMAT, "members": members}
+    params = ensemble.params.reshape(-1)
+    _write(ensemble._template, params, "the members' params", metadata, extra, path)
+
+
+def _json(value, name):
     try:
-        metadata = json.loads(json.dumps(network.metadata, allow_nan=False))
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:
-        raise TypeError(f"network.metadata must be JSON-serializable: {error}") from None
+        raise TypeError(f"{name} must be JSON-serializable: {error}") from None
+
+
+def _write(network, params, name, metadata, extra, path):
+    """Write the parameters ``params`` (called ``name``) of ``network`` (a Network, or an
+    Ensemble with every member's vector) with the header, its keys ``extra`` added."""
+    if not np.isfinite(params).all():
+        raise ValueError(f"{name} holds non-finite values; refusing to save them")
     scaling = network.scaling
     header = {
         "format": FORMAT,
@@ -61,13 +89,14 @@ def save(network, path):
             "batch_norm": list(network.batch_norm),
             "norm_epsilon": network.norm_epsilon,
         },
-        "n_params": int(network.params.size),
+        "n_params": parameter_count(network.sizes, network.bias, network.batch_norm),
         "scaling": scaling is not None,
         "metadata": metadata,
+        **extra,
     }
     arrays = {
         "header": np.frombuffer(json.dumps(header, indent=1).encode(), dtype=np.uint8),
-        "params": network.params,
+        "params": params,
     }
     if scaling is not None:
         arrays["scaling_mean"], arrays["scaling_scale"] = scaling.mean, scaling.scale
@@ -87,17 +116,18 @@ def save(network, path):
 
 
 def load(path):
-    """Read a network written by ``Network.save``.
+    """Read a network written by ``Network.save``, or an ensemble by ``Ensemble.save``.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A ``.npz`` file written by ``Network.save``.
+        A ``.npz`` file written by ``Network.save`` or ``Ensemble.save``.
 
     Returns
     -------
-    Network
-        With the saved parameters (bit for bit), scaling and metadata.
+    Network or Ensemble
+        With the saved parameters (bit for bit), scaling and metadata (an ensemble's members
+        with their seeds and metadata).
 
     Raises
     ------
@@ -139,7 +169,9 @@ def _load(archive, file_size):
     header = _header(_read_array(archive, members["header"], np.uint8, None, "header"))
     spec = header["network"]
     dtype = np.dtype(spec["dtype"])
-    params = _read_array(archive, members["params"], dtype, header["n_params"], "params")
+    n_members = len(header["members"]) if "members" in header else 1
+    length = header["n_params"] * n_members
+    params = _read_array(archive, members["params"], dtype, length, "params")
     if not np.isfinite(params).all():
         raise ModelFileError("params holds non-finite values")
     expected = {"header", "params"}
@@ -170,12 +202,30 @@ def _load(archive, file_size):
         )
     keys = _NETWORK_KEYS + tuple(key for key in _NORM_KEYS if key in spec)
     network = _build(Network, "network", **{key: spec[key] for key in keys})
-    network.params[:] = params
+    network.params[:] = params[: header["n_params"]]
     if statistics is not None:
         network.statistics[:] = statistics
     network.scaling = scaling
     network.metadata = header["metadata"]
-    return network
+    if "members" not in header:
+        return network
+    return _ensemble(network, params.reshape(n_members, -1), header)
+
+
+def _ensemble(template, params, header):
+    """The Ensemble of a file's header and its members' ``params`` (one row each)."""
+    from fastbp.ensemble import Ensemble  # imports fastbp.network, as this module does
+
+    networks = []
+    for k, member in enumerate(header["members"]):
+        network = template.copy()
+        network._seed = member["seed"]
+        network.params[:] = params[k]
+        network.metadata = member["metadata"]
+        networks.append(network)
+    ensemble = _build(Ensemble, "ensemble", networks)
+    ensemble.metadata = header["metadata"]
+    return ensemble
 
 
 def _members(archive, file_size):
@@ -241,7 +291,7 @@ def _header(raw):
         header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelFileError(f"header is not valid JSON: {error}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") not in (FORMAT, ENSEMBLE_FORMAT):
         raise ModelFileError("not a fastbp model file (the header names no fastbp format)")
     version = header.get("version")
     if version != VERSION:
@@ -249,8 +299,11 @@ def _header(raw):
             f"format version {version!r} is not one this fastbp reads (version {VERSION}); "
             "a newer fastbp may have written it"
         )
-    if set(header) != _HEADER_KEYS:
-        raise ModelFileError(f"header keys {sorted(header)} are not {sorted(_HEADER_KEYS)}")
+    expected = _ENSEMBLE_KEYS if header["format"] == ENSEMBLE_FORMAT else _HEADER_KEYS
+    if set(header) != expected:
+        raise ModelFileError(f"header keys {sorted(header)} are not {sorted(expected)}")
+    if "members" in header:
+        _check_members(header["members"])
     spec = header["network"]
     if not isinstance(spec, dict) or set(spec) - set(_NORM_KEYS) != set(_NETWORK_KEYS):
         raise ModelFileError(
@@ -282,6 +335,26 @@ def _header(raw):
     if type(header["scaling"]) is not bool or not isinstance(header["metadata"], dict):
         raise ModelFileError("header 'scaling' must be a bool and 'metadata' an object")
     return header
+
+
+def _check_members(members):
+    if not (
+        isinstance(members, list)
+        and members
+        and all(
+            isinstance(member, dict)
+            and set(member) == {"seed", "metadata"}
+            and isinstance(member["metadata"], dict)
+            and (
+                member["seed"] is None
+                or (type(member["seed"]) is int and 0 <= member["seed"] < 2**32)
+            )
+            for member in members
+        )
+    ):
+        raise ModelFileError(
+            "header 'members' must be a non-empty list of objects with a seed and metadata"
+        )
 
 
 def _refuse_constant(name):

@@ -6,24 +6,32 @@ import warnings
 import numpy as np
 
 from fastbp import _chunks, _settings
+from fastbp._ensemble_fit import ensemble_fit
 from fastbp._memory import aligned_zeros
 from fastbp._names import METRICS
 from fastbp._plan import plan_fit
+from fastbp._settings import member_values
 from fastbp.errors import DivergenceError, FitInterruptedWarning
 from fastbp.history import History
 from fastbp.kernels import codes
 from fastbp.kernels.state import Data, FitState, Validation
+from fastbp.network import Network
 from fastbp.optimizers import RPROP
 from fastbp.progress import ProgressBar
 
 
 class Trainer:
-    """Trains a ``Network`` by backpropagation with (mini-)batch gradient descent.
+    """Trains a ``Network``, or every member of an ``Ensemble`` at once, by backpropagation
+    with (mini-)batch gradient descent.
 
     Parameters
     ----------
-    network : Network
-        The network to train; its parameters are updated in place when a fit succeeds.
+    network : Network or Ensemble
+        The network to train; its parameters are updated in place when a fit succeeds. An
+        ``Ensemble``'s members are trained together, each exactly as it would be alone with
+        its own ``learning_rate``, ``l2`` and ``seed`` (each of which then takes one value
+        per member, a sequence, or one for all) and the other settings in common; its fits
+        record histories of shape ``(epochs, n_members)``.
     learning_rate : float, default 0.01
         Step size: every update is ``params -= learning_rate * gradient``. (The tutorials call
         it ``alpha``.)
@@ -47,7 +55,8 @@ class Trainer:
         otherwise in the order given.
     seed : int, optional
         Seed of the shuffling. Successive fits continue the same random stream, so two fits of
-        10 epochs give the same result as one of 20. ``None`` draws fresh entropy.
+        10 epochs give the same result as one of 20. ``None`` draws fresh entropy. An
+        ensemble's members each shuffle from their own (a sequence), or each from this one.
     optimizer : {"sgd", "adam", "rprop"} or optimizer object, default "sgd"
         How the gradient becomes a step: ``fastbp.optimizers.SGD(momentum, nesterov)``,
         ``Adam(beta_1, beta_2, epsilon)`` or ``RPROP(...)`` (iRPROP-, full batch only); a
@@ -62,7 +71,8 @@ class Trainer:
         over the batch), the gradient of ``0.5 * l2 * ||W||**2``; on the weights, and on the
         biases too with ``l2_biases``. scikit-learn's ``alpha`` is divided by the batch's
         size before it is added to the mean gradient, so ``MLPRegressor(alpha=a,
-        batch_size=k)`` decays as ``l2 = a / k`` with reduction "mean" here.
+        batch_size=k)`` decays as ``l2 = a / k`` with reduction "mean" here. An ensemble's
+        members each take their own (a sequence), or one for all.
     l2_biases : bool, default False
         Whether the L2 penalty covers the biases.
     l2_divided : bool, default False
@@ -116,6 +126,8 @@ class Trainer:
         scikit-learn (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
         cross-validation, ensembles), where threads per fit would fight over the cores, and
         only wide layers in batches gain (W4, 784-256-10 in batches of 64: see the README).
+        An ensemble's blocks of members are spread over ``threads`` threads, each block
+        trained start to finish by one, so every count gives the same result.
         The threaded kernel compiles on first use with ``threads > 1``, and uses at most
         Numba's thread count (``NUMBA_NUM_THREADS``, the cores by default) at once.
 
@@ -161,10 +173,14 @@ class Trainer:
         for name in _settings.NAMES:
             setattr(self, name, given[name])
         _settings.check(self)
-        initial_state = self.seed
-        if initial_state is None:
-            initial_state = int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-        self._rng_state = np.array([initial_state], dtype=np.uint64)
+        seeds = [self.seed] if isinstance(network, Network) else member_values(self, "seed")
+        # Fresh entropy for the generators without a seed, drawn at once (256 members drew it
+        # one by one in a tenth of their whole fit).
+        fresh = np.random.SeedSequence().generate_state(len(seeds), np.uint64)
+        self._rng_state = np.array(
+            [drawn if seed is None else seed for seed, drawn in zip(seeds, fresh, strict=True)],
+            dtype=np.uint64,
+        )
         self._optimizer_state = None  # made by the first fit
         self._optimizer_state_of = None  # the optimizer it belongs to
         self._counters = np.zeros(codes.COUNTERS_SIZE)
@@ -210,11 +226,12 @@ class Trainer:
         progress : bool or None, default None
             Draw a progress bar on standard error: None draws one only on a terminal and once
             the fit has run for a second; True always; False never.
-        sample_weight : array_like of shape (n_samples,), optional
+        sample_weight : array_like of shape (n_samples,) or (n_members, n_samples), optional
             Non-negative weight of each example: its loss, and so its gradient, is multiplied
             by it. A batch's mean still divides by the number of examples in it (as Keras
             does), and the history's ``loss`` is the weighted mean over all examples; the
-            other metrics are unweighted.
+            other metrics are unweighted. An ensemble's fit also takes one row per member
+            (bootstrap counts make bagging).
         class_weight : dict or "balanced", optional
             Weight of each class (an integer label; the argmax of a one-hot target, or target
             > 0.5 for one output), multiplied into ``sample_weight``. Classes left out weigh 1.
@@ -282,6 +299,8 @@ class Trainer:
             "callback_every": callback_every,
             "order": order,
         }
+        if not isinstance(self.network, Network):
+            return ensemble_fit(self, X, y, epochs, metrics, progress, fit_options)
         plan = plan_fit(self, X, y, epochs, metrics, progress, fit_options)
         outcome, best_epoch = self._run(plan)
         return self._finish(plan, outcome, best_epoch)

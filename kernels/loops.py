@@ -133,8 +133,8 @@ class Loops:
             return step.lines(f"params[{at}]", value, decayed, state, second)
 
         return _BACKWARD.format(
-            wide_hidden=_block(12, _hidden(fit, "deltas[inputs + k]")),
-            fused_hidden=_block(12, _hidden(fit, "total")),
+            wide_hidden=_block(12, hidden_lines(fit, "deltas[inputs + k]")),
+            fused_hidden=_block(12, hidden_lines(fit, "total")),
             weight_step=_block(12, update("row + j", "(a_k * deltas[out + j])", True)),
             bias_step=_block(12, update("bias + j", "deltas[out + j]", fit.l2_biases)),
         ).splitlines()
@@ -210,18 +210,20 @@ def _clipped_step_lines(fit):
     return lines + [f"    {line}" for line in update]
 
 
-def _hidden(fit, total):
+def hidden_lines(fit, total, lane=""):
     """Lines turning the ``total`` propagated to a hidden unit into its delta: through the
-    derivative of its activation (before dropout) and its mask, then clipped."""
+    derivative of its activation (before dropout) and its mask, then clipped. ``lane``
+    (``", m"`` in ``kernels.lanes``) follows the unit's index in every buffer."""
+    unit = f"inputs + k{lane}"
     if fit.dropout:
-        delta = f"{total} * derivative(raw[inputs + k], below_code) * masks[inputs + k]"
+        delta = f"{total} * derivative(raw[{unit}], below_code) * masks[{unit}]"
     else:
-        delta = f"{total} * derivative(acts[inputs + k], below_code)"
+        delta = f"{total} * derivative(acts[{unit}], below_code)"
     if not fit.clip_value:
-        return [f"deltas[inputs + k] = {delta}"]
+        return [f"deltas[{unit}] = {delta}"]
     return [
         f"delta = {delta}",
-        "deltas[inputs + k] = min(max(delta, -clip_value), clip_value) if clipping else delta",
+        f"deltas[{unit}] = min(max(delta, -clip_value), clip_value) if clipping else delta",
     ]
 
 

@@ -35,6 +35,7 @@ layer routines as arguments: Numba 0.68 misses the cache for those in every new 
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from typing import NamedTuple
@@ -179,18 +180,13 @@ def train(state, layout, data, validation, settings, options, scratch, history):
     for epoch in range(history.shape[0]):
 {epoch_start}
 {order}
-        loss_sum = 0.0
-        squared_sum = 0.0
-        absolute_sum = 0.0
-        n_correct = 0
+{tallies}
 {loop}
-        record_epoch(
-            history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
-        )
+{record}
 {epoch_end}
 {store}
     return history.shape[0]
-'''
+{extra}'''
 
 # The helpers called once per epoch or batch: compiled apart, or inlined (kernels.inlined).
 EPOCH_HELPERS = """\
@@ -211,6 +207,12 @@ from fastbp.kernels.inlined import (
 )"""
 
 _SHUFFLE = ["if shuffle:", "    shuffle_in_place(order, rng_state)"]
+# An ensemble's kernel: each member lane shuffles its own order from its own generator.
+_LANE_SHUFFLE = [
+    "if shuffle:",
+    "    for m in range(lanes):",
+    "        shuffle_in_place(orders[m], rng_state[m : m + 1])",
+]
 _ORDER = [
     "if given_order:",
     "    order = data.order[epoch]  # the caller's (scikit-learn's shuffles): no copy of X",
@@ -219,7 +221,7 @@ _ORDER = [
 
 _PER_EXAMPLE_LOOP = """\
 for i in range(n_samples):
-    example = order[i]
+{pick}
 {body}"""
 
 _BATCH_LOOP = """\
@@ -228,20 +230,35 @@ for start in range(0, n_samples, batch_size):
     n_rows = stop - start
 {batch_start}
     for i in range(start, stop):
-        example = order[i]
+{pick}
 {body}
 {batch_end}"""
 
+# The example (each member lane's, in an ensemble) visited at step ``i`` of the epoch.
+_PICK = ["example = order[i]"]
+_LANE_PICK = ["for m in range(lanes):", "    examples[m] = orders[m, i]"]
+
 _SCORE = """\
 example_loss, squared, absolute, correct = score_example(
-    acts, deltas, out_start, n_outputs, Y, example, {loss_code}, {out_code}, log_clip
+    {acts}, {deltas}, {start}, n_outputs, {targets}, {row}, {loss_code}, {out_code}, log_clip
 )"""
 
 _TALLY = """\
 squared_sum += squared
 absolute_sum += absolute
 n_correct += correct
-output_delta(acts, deltas, out_start, n_outputs, {loss_code}, {out_code})"""
+output_delta({acts}, {deltas}, {start}, n_outputs, {loss_code}, {out_code})"""
+
+# An epoch's tallies over its examples. In an ensemble's kernel (routines with ``lanes``)
+# every tally, and a batch's, is an array with one entry per member lane (the routines'
+# setup allocates them) and each line that touches them runs once per lane.
+_TALLIES = ["loss_sum = 0.0", "squared_sum = 0.0", "absolute_sum = 0.0", "n_correct = 0"]
+_TALLIED = re.compile(r"\b(loss_sum|squared_sum|absolute_sum|n_correct|batch_loss|batch_weight)\b")
+
+_RECORD = """\
+record_epoch{lanes}(
+    history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
+)"""
 
 # The divisor of a batch's summed gradient, and the loss it adds to the epoch's, as the
 # matrix kernel tallies them (the loss weighted, scaled and with the L2 penalty).
@@ -304,17 +321,29 @@ def kernel_source(routines, fit):
     """The Python source of the kernel of ``fit`` with the layer ``routines`` (an object
     of ``kernels.loops``, ``kernels.unrolled`` or ``kernels.batches``)."""
     step = fit.step()
+    lanes = _lanes(routines)
+    pick = _LANE_PICK if lanes else _PICK
     if getattr(routines, "by_batch", False):
         loop = _by_batch_loop(fit, routines, step)
     elif fit.fused:
-        loop = _PER_EXAMPLE_LOOP.format(body=_block(4, _example_lines(fit, routines, step)))
+        body = _example_lines(fit, routines, step)
+        loop = _PER_EXAMPLE_LOOP.format(pick=_block(4, pick), body=_block(4, body))
     else:
-        batch_start = [*routines.zero_gradient_lines(fit), *_batch_tally_start(fit)]
+        batch_start = [
+            *routines.zero_gradient_lines(fit),
+            *_per_lane(routines, _batch_tally_start(fit)),
+        ]
         loop = _BATCH_LOOP.format(
             batch_start=_block(4, batch_start),
+            pick=_block(8, pick),
             body=_block(8, _example_lines(fit, routines, None)),
             batch_end=_block(4, _batch_end_lines(fit, routines, step)),
         )
+    if lanes and fit.ordered:
+        raise ValueError("an ensemble's members shuffle their own orders: no given order")
+    # Every lane's row at once (its tallies are arrays): a view of the history per lane and
+    # epoch cost a 4-example epoch of 32 lanes a fifth of its time.
+    record = _RECORD.format(lanes="_lanes" if lanes else "").splitlines()
     return _TEMPLATE.format(
         description=f"{routines.description} for {fit}",
         epoch_helpers=getattr(routines, "epoch_helpers", EPOCH_HELPERS),
@@ -322,20 +351,47 @@ def kernel_source(routines, fit):
         jit_options=getattr(routines, "jit_options", "JIT_OPTIONS"),
         setup=_block(4, [*routines.setup_lines(fit), *(["n_rows = 1"] if fit.fused else [])]),
         epoch_start=_block(8, _epoch_start_lines(fit)),
-        order=_block(8, _ORDER if fit.ordered else _SHUFFLE),
+        order=_block(8, _LANE_SHUFFLE if lanes else _ORDER if fit.ordered else _SHUFFLE),
+        tallies=_block(8, _per_lane(routines, _TALLIES)),
         loop=_block(8, loop.splitlines()),
+        record=_block(8, record),
         epoch_end=_block(8, _epoch_end_lines(fit, routines, step)),
         store=_block(4, routines.store_lines(fit)),
+        extra=getattr(routines, "extra_source", ""),
     )
+
+
+def _lanes(routines):
+    """The member lanes of an ensemble's routines (``kernels.lanes``); 0 for one network."""
+    return getattr(routines, "lanes", 0)
+
+
+def _per_lane(routines, lines, head=()):
+    """``lines`` as they run for ``routines``: as they are for one network; for an
+    ensemble's, in a loop over the member lanes ``m`` after the lines ``head``, every tally
+    indexed by the lane."""
+    if not _lanes(routines):
+        return list(lines)
+    body = [*head, *(_TALLIED.sub(r"\1[m]", line) for line in lines)]
+    return ["for m in range(lanes):", *(f"    {line}" if line else "" for line in body)]
+
+
+def _buffers(routines):
+    """Where the scoring finds the outputs and their targets and writes the deltas: the
+    activation scratch at the output layer's offset and the example's row of ``Y``, or for
+    an ensemble the lane's rows of lane-major copies."""
+    names = ("acts", "deltas", "start", "targets", "row")
+    default = ("acts", "deltas", "out_start", "Y", "example")
+    return dict(zip(names, getattr(routines, "score_buffers", default), strict=True))
 
 
 def _example_lines(fit, routines, step):
     """One example forward, scored, and backward: stepped by ``step`` per example, or with
     ``step`` None its gradient summed for the batch."""
+    scoring = [*_score_call(routines), *_score_lines(fit, routines)]
     return [
         *routines.forward_lines(fit),
-        *_score_call(routines),
-        *_score_lines(fit, routines),
+        *_per_lane(routines, scoring, ["example = examples[m]", "lane_start = m * n_outputs"]),
         *(step.prologue() if step is not None else []),
         *routines.backward_lines(fit, step),
     ]
@@ -361,7 +417,9 @@ def _by_batch_loop(fit, routines, step):
 def _score_call(routines):
     # Literal codes (the unrolled kernels') let Numba prune the other losses' and outputs'
     # code: 4% of W1's time.
-    return _SCORE.format(loss_code=routines.loss_code, out_code=routines.out_code).splitlines()
+    return _SCORE.format(
+        loss_code=routines.loss_code, out_code=routines.out_code, **_buffers(routines)
+    ).splitlines()
 
 
 def _batch_tally_start(fit):
@@ -376,45 +434,62 @@ def _epoch_start_lines(fit):
 
 def _score_lines(fit, routines):
     """Tally the example's loss, and weight and clip its output deltas."""
-    lines = ["weight = sample_weight[example] if weighted else one" if fit.weighted else ""]
+    weight_of = getattr(routines, "example_weight", "sample_weight[example]")
+    lines = [f"weight = {weight_of} if weighted else one" if fit.weighted else ""]
     weight = "weight" if fit.weighted else "one"
     if not fit.tallies_batches:
         lines.append("loss_sum += example_loss")
     elif fit.fused:  # a batch of one, tallied as it is trained
         lines += [f"batch_loss = np.float64({weight}) * example_loss", f"batch_weight = {weight}"]
-        lines += _divisor_lines(fit) + _BATCH_LOSS.splitlines()
+        lines += _divisor_lines(fit, routines) + _BATCH_LOSS.splitlines()
     else:
         lines += [f"batch_loss += np.float64({weight}) * example_loss", f"batch_weight += {weight}"]
-    lines += _TALLY.format(loss_code=routines.loss_code, out_code=routines.out_code).splitlines()
+    buffers = _buffers(routines)
+    tally = _TALLY.format(
+        loss_code=routines.loss_code,
+        out_code=routines.out_code,
+        acts=buffers["acts"],
+        deltas=buffers["deltas"],
+        start=buffers["start"],
+    )
+    lines += tally.splitlines()
     guarded = (("weighted", fit.weighted), ("clipping", fit.clip_value))
     guards = [name for name, used in guarded if used]
     if guards:
         # Weighting an example's loss weights its delta; clipping trims the result.
         lines += [
             f"if {' or '.join(guards)}:",
-            "    for p in range(out_start, out_start + n_outputs):",
+            "    for p in range({start}, {start} + n_outputs):".format(**buffers),
         ]
+        deltas = buffers["deltas"]
         if fit.weighted:
-            lines += ["        if weighted:", "            deltas[p] = deltas[p] * weight"]
+            lines += ["        if weighted:", f"            {deltas}[p] = {deltas}[p] * weight"]
         if fit.clip_value:
             lines += [
                 "        if clipping:",
-                "            deltas[p] = min(max(deltas[p], -clip_value), clip_value)",
+                f"            {deltas}[p] = min(max({deltas}[p], -clip_value), clip_value)",
             ]
     return [line for line in lines if line]
 
 
-def _divisor_lines(fit):
+def _divisor_lines(fit, routines):
     if fit.fused:
         # A batch of one: divided by its weight, or by the full batch's divisor (1).
         return ["divisor = batch_weight"] if fit.weighted_mean else []
+    if _lanes(routines):
+        # Lanes share one divisor: an ensemble's fit refuses "weighted_mean", whose divisor
+        # is each lane's summed weight.
+        return [
+            f"if{line[4:]}" if line.startswith("elif") else line
+            for line in _DIVISOR.splitlines()[2:]
+        ]
     return _DIVISOR.splitlines()
 
 
 def _batch_end_lines(fit, routines, step):
-    lines = _divisor_lines(fit)
+    lines = _divisor_lines(fit, routines)
     if fit.tallies_batches:
-        lines += _BATCH_LOSS.splitlines()
+        lines += _per_lane(routines, _BATCH_LOSS.splitlines())
     return lines + routines.apply_lines(fit, step)
 
 

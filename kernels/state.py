@@ -47,3 +47,10 @@ FitState = namedtuple(
         "best_statistics",
     ],
 )
+
+# An ensemble's block of member lanes (kernels.lanes): the fields of ``FitState`` with the
+# member lane innermost (``params`` and ``optimizer_state`` are (n_params, lanes) and
+# (2 * n_params, lanes); ``rng_state`` has one generator per lane), and ``diverged``, int64
+# per lane: -1, or the call's first epoch at which the lane's loss or parameters were found
+# not finite. A diverged lane trains on (its lanes' neighbours do); the caller rewinds it.
+LaneState = namedtuple("LaneState", [*FitState._fields, "diverged"])

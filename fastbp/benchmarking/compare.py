@@ -1,6 +1,6 @@
 """fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn, and its first-fit latency.
 
-Five sections, each selectable (``--sections``) and each made of workloads that can be picked
+Six sections, each selectable (``--sections``) and each made of workloads that can be picked
 one by one (``--workloads W4,U1,F2``):
 
 - kernels (W1-W4): ns per example visited, beside the reference, JAX, PyTorch and
@@ -14,6 +14,9 @@ one by one (``--workloads W4,U1,F2``):
 - estimators (E0-E5): ``fastbp.sklearn.MLPClassifier`` beside scikit-learn's, seconds per
   epoch, on scikit-learn's defaults on digits (E0) and on U1-U5 (E1-E5); the same loss
   curves checked first (``estimator_section``);
+- ensembles (N1-N2): many networks of one shape trained at once, ``fastbp.Ensemble`` beside
+  fastbp's loop of single fits and JAX's ``vmap`` of a whole-fit ``jit``, per member-example
+  (``ensemble_section``);
 - first-fit (F1-F6): seconds of a first fit in a fresh process, cold and warm Numba cache
   (``first_fit``).
 
@@ -41,10 +44,11 @@ SECTIONS = {
     "features": tuple(W3_FEATURES),
     "users": ("U1", "U2", "U3", "U4", "U5"),
     "estimators": ("E0", "E1", "E2", "E3", "E4", "E5"),
+    "ensembles": ("N1", "N2"),
     "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
-MULTI_THREAD_DEFAULT = ("W4", "U4", "E4")
+MULTI_THREAD_DEFAULT = ("W4", "U4", "E4", "N1")
 DTYPES = ("float64", "float32")
 # Variables some machines set to make older OpenBLAS builds pick a safe, older kernel.
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -167,7 +171,7 @@ def _run_children(args, sections, workloads, results_file):
     status = 0
     for threads in (int(t) for t in _names(args.threads, None, "--threads")):
         chosen = []
-        for section in ("kernels", "features", "users", "estimators"):
+        for section in ("kernels", "features", "users", "estimators", "ensembles"):
             names = workloads.get(section, [])
             if threads > 1 and (section == "features" or not args.workloads):
                 names = [n for n in names if n in MULTI_THREAD_DEFAULT]
@@ -255,6 +259,12 @@ def _child(args, sections, workloads, peers, dtypes):
         from fastbp.benchmarking.estimator_section import run_estimators
 
         run_estimators(workloads["estimators"], args.repeats, threads, args.quick, args.results)
+    if "ensembles" in workloads:
+        from fastbp.benchmarking.ensemble_section import run_ensembles
+
+        run_ensembles(
+            workloads["ensembles"], peers, args.repeats, threads, args.quick, args.results
+        )
     return 0
 
 

@@ -1,0 +1,404 @@
+"""A fit of an ``Ensemble``: every member trained in one compiled call per chunk of epochs.
+
+The fit is checked as a single network's (``fastbp._plan.check_fit``), with the ensemble's
+own rules on top: one value per member for ``learning_rate``, ``l2`` and ``seed``, sample
+weights per member (``(n_members, n_samples)``, as bootstrap counts make bagging), and an
+error naming each feature the ensemble's kernel (``kernels.lanes``) does not run yet.
+
+A member diverges alone. The kernel marks the first epoch at which a member's loss, or its
+parameters where checked, are not finite, and trains on; after the call the member's block
+is replayed from the chunk's start, checking every epoch, to find the exact epoch, and the
+member is rewound to the end of the epoch before it, as a single fit rewinds. From then on
+its parameters stay there and its history holds NaN. The fit ends when its epochs are done,
+with a ``MemberDivergenceWarning`` and ``History.diverged`` naming (member, epoch); when
+every member has diverged it ends there, with a ``DivergenceError``.
+"""
+
+import collections
+import warnings
+
+import numba
+import numpy as np
+
+from fastbp import _chunks, _kernels, _plan, _settings
+from fastbp._memory import aligned_zeros
+from fastbp._names import METRICS
+from fastbp.errors import DivergenceError, MemberDivergenceWarning
+from fastbp.history import History
+from fastbp.kernels import codes, lanes
+from fastbp.kernels.lanes import LANES
+from fastbp.kernels.state import Data, LaneState, Validation
+from fastbp.kernels.unrolled import supports as unrolled_supports
+from fastbp.network import activation_width
+from fastbp.progress import ProgressBar
+
+# The fit-level arguments an ensemble's fit does not take yet, by the feature they name.
+_REFUSED_ARGUMENTS = {
+    "validation_data": "validation",
+    "validation_fraction": "validation",
+    "patience": "patience (early stopping)",
+    "order": "order",
+}
+
+# What ``_chunks.run`` reads of the state: the flag that ends a fit early.
+_Flags = collections.namedtuple("_Flags", ["counters"])
+
+
+def ensemble_fit(trainer, X, y, epochs, metrics, progress, fit_options):
+    """``trainer.fit(...)`` for a trainer of an ``Ensemble``; see ``Trainer.fit``."""
+    ensemble = trainer.network
+    for name, feature in _REFUSED_ARGUMENTS.items():
+        if fit_options[name] is not None:
+            raise ValueError(f"{name}: an Ensemble's fit does not run {feature} yet")
+    member_weights = fit_options["sample_weight"]
+    per_member = member_weights is not None and np.ndim(member_weights) == 2
+    options = dict(fit_options, sample_weight=None) if per_member else fit_options
+    plan = _plan.check_fit(trainer, X, y, epochs, metrics, progress, options)
+    weights = _member_weights(
+        member_weights if per_member else None, plan["weights"], plan["X"].shape[0], ensemble
+    )
+    features = plan["features"] + (["sample_weight"] if per_member else [])
+    missing = [feature for feature in dict.fromkeys(features) if feature not in lanes.RUNS]
+    if missing:
+        raise ValueError(
+            f"an Ensemble's fit does not run {', '.join(missing)} yet (it runs plain SGD and "
+            f"{', '.join(sorted(lanes.RUNS))})"
+        )
+    if trainer.kernel == "matrix":
+        raise ValueError(
+            "kernel: an Ensemble's fit runs 'unrolled' or 'generic' lanes, not 'matrix'"
+        )
+    plan["features"] = features
+    run = _EnsembleRun(trainer, plan, weights)
+    outcome = run.run()
+    return run.finish(outcome)
+
+
+def _unrolled(trainer, plan):
+    """Whether the fit runs the lanes written out for its layout: forced by
+    ``kernel="unrolled"``, or chosen for a tiny network on a fit long enough (all members'
+    example visits) to pay for compiling them, as a single network's fit chooses."""
+    ensemble = trainer.network
+    if trainer.kernel == "generic" or not unrolled_supports(ensemble.layout):
+        return False
+    visits = plan["X"].shape[0] * plan["epochs"] * len(ensemble)
+    return trainer.kernel == "unrolled" or visits >= _kernels.UNROLL_MIN_EXAMPLES
+
+
+def _member_weights(member_weights, weights, n_samples, ensemble):
+    """The examples' weights of each member, ``(n_members, n_samples)``, or None when all
+    weigh 1: ``member_weights`` checked, times the class weights ``weights`` (1-D)."""
+    if member_weights is None:
+        return None if weights is None else np.broadcast_to(weights, (len(ensemble), n_samples))
+    array = np.asarray(member_weights)
+    if array.shape != (len(ensemble), n_samples):
+        raise ValueError(
+            "sample_weight must have shape (n_samples,) or (n_members, n_samples) = "
+            f"({len(ensemble)}, {n_samples}); got {array.shape}"
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold numbers; got dtype {array.dtype}")
+    array = np.ascontiguousarray(array, dtype=ensemble.dtype)
+    if not np.isfinite(array).all() or (array < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    empty = np.flatnonzero(~array.any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"sample_weight is 0 for every sample of member {int(empty[0])}: it would train "
+            "nothing; give each member at least one sample of positive weight"
+        )
+    return array if weights is None else array * weights
+
+
+class _EnsembleRun:
+    """One fit of an ensemble: its working state in blocks of lanes, the chunks' kernel
+    calls, and the rewinding of diverged members."""
+
+    def __init__(self, trainer, plan, weights):
+        self.trainer = trainer
+        self.plan = plan
+        ensemble = trainer.network
+        self.ensemble = ensemble
+        self.n_members = len(ensemble)
+        n_blocks, n_params, _ = ensemble._blocks.shape
+        self.n_blocks = n_blocks
+        dtype = ensemble.dtype
+        self.layout = ensemble.layout
+        kernels = (plan["settings"], plan["options"], plan["features"])
+        if _unrolled(trainer, plan):
+            kernels = lanes.unrolled_kernels_for_fit(self.layout, *kernels)
+        else:
+            kernels = lanes.kernels_for_fit(*kernels)
+        self.serial, self.parallel, self.block_kernel = kernels
+        if weights is None:
+            lane_weights = np.zeros((n_blocks, 0, 0), dtype)
+        else:
+            lane_weights = _lanes_of(np.ascontiguousarray(weights, dtype), n_blocks)
+        self.data = Data(plan["X"], plan["Y"], lane_weights)
+        self.validation = Validation(
+            np.empty((0, ensemble.n_inputs), dtype), np.empty((0, ensemble.n_outputs), dtype)
+        )
+        self.settings = np.zeros((n_blocks, lanes.BLOCK_SETTINGS_SIZE), dtype)
+        self.settings[:, : codes.SETTINGS_SIZE] = plan["settings"]
+        for first, name in ((lanes.LANE_RATES, "learning_rate"), (lanes.LANE_L2, "l2")):
+            values = np.array(_settings.member_values(trainer, name), dtype)
+            self.settings[:, first : first + LANES] = _lanes_of(values, n_blocks)
+        rows = lanes.scratch_rows(activation_width(self.layout), n_params)
+        self.scratch = aligned_zeros(n_blocks * rows * LANES, dtype).reshape(n_blocks, rows, LANES)
+        self.state = self._working_state()
+        self.dead = {}  # member: (epoch, its lane's state from the end of the epoch before)
+        self.done = 0
+        self.flags = _Flags(np.zeros(codes.COUNTERS_SIZE))
+
+    def _working_state(self):
+        trainer, ensemble = self.trainer, self.ensemble
+        n_blocks = ensemble._blocks.shape[0]
+        params = aligned_zeros(ensemble._blocks.size, ensemble.dtype).reshape(
+            ensemble._blocks.shape
+        )
+        params[:] = ensemble._blocks
+        counters = np.tile(trainer._counters, (n_blocks, 1))
+        counters[:, [codes.BEST_LOSS, codes.BEST_EPOCH, codes.WAIT, codes.STOPPED]] = (
+            np.inf,
+            -1,
+            0,
+            0,
+        )
+        empty = np.zeros(0, ensemble.dtype)
+        return LaneState(
+            params=params,
+            rng_state=_lanes_of(trainer._rng_state, n_blocks),
+            optimizer_state=_optimizer_state(trainer, ensemble).copy(),
+            counters=counters,
+            statistics=empty,
+            best_params=empty,
+            best_statistics=empty,
+            diverged=np.full((n_blocks, LANES), -1, np.int64),
+        )
+
+    def run(self):
+        plan = self.plan
+        ensemble = self.ensemble
+        if not ensemble._fit_lock.acquire(blocking=False):
+            raise RuntimeError(
+                "this ensemble is already being fitted in another thread; fit a copy to train "
+                "two at once"
+            )
+        bar = ProgressBar(plan["epochs"], plan["progress"])
+        columns = codes.METRIC_COLUMNS
+        try:
+
+            def on_chunk(done, history):
+                losses = self._metric(history, codes.LOSS)
+                bar.update(done, float(np.nanmean(losses[done - 1])))
+                if not plan["callbacks"] or (
+                    done % plan["callback_every"] and done < plan["epochs"]
+                ):
+                    return False
+                so_far = self._history(history, done)
+                return any([bool(callback(done, so_far)) for callback in plan["callbacks"]])
+
+            outcome = _chunks.run(
+                self._train_chunk,
+                self.flags,
+                plan["epochs"],
+                self.n_blocks * LANES * columns,
+                plan["X"].shape[0] * self.n_members,
+                on_chunk,
+                plan["callback_every"] if plan["callbacks"] else max(plan["epochs"], 1),
+            )
+            self._commit()
+        finally:
+            ensemble._fit_lock.release()
+            bar.close()
+        return outcome
+
+    def _train_chunk(self, rows, check_every):
+        options = self.plan["options"]
+        options[codes.CHECK_EVERY] = check_every
+        history = rows.reshape(rows.shape[0], self.n_blocks, LANES, codes.METRIC_COLUMNS)
+        before = [array.copy() for array in self.state]
+        self.state.diverged[:] = -1
+        self._call(history)
+        start, self.done = self.done, self.done + rows.shape[0]
+        for member, (_, lane_state) in self.dead.items():
+            self._put_lane(member, lane_state)
+            history[:, member // LANES, member % LANES] = np.nan
+        found = [
+            member
+            for member in range(self.n_members)
+            if member not in self.dead and self.state.diverged[member // LANES, member % LANES] >= 0
+        ]
+        for member in found:
+            epoch, lane_state = self._rewind(member, LaneState(*before))
+            self.dead[member] = (start + epoch, lane_state)
+            self._put_lane(member, lane_state)
+            history[epoch:, member // LANES, member % LANES] = np.nan
+        if len(self.dead) == self.n_members:
+            self.flags.counters[codes.STOPPED] = 1.0
+        return rows.shape[0]
+
+    def _call(self, history):
+        arguments = (
+            self.state,
+            self.layout,
+            self.data,
+            self.validation,
+            self.settings,
+            self.plan["options"],
+            self.scratch,
+            history,
+        )
+        threads = self.trainer.threads
+        if threads == 1:
+            return self.serial(*arguments)
+        _kernels._prefer_workqueue()
+        with _kernels._THREADED:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            return self.parallel(*arguments)
+
+    def _rewind(self, member, before):
+        """The first epoch of the chunk at which ``member`` diverged, and its lane's state
+        at the end of the epoch before: its block replayed from ``before``, checking every
+        epoch."""
+        block, lane = divmod(member, LANES)
+        noticed = int(self.state.diverged[block, lane])
+        replay = self._replay(block, before, noticed + 1)
+        first = int(replay.diverged[lane])
+        if not 0 <= first <= noticed:
+            raise RuntimeError("replaying an ensemble's chunk did not diverge where it did")
+        finite = self._replay(block, before, first)
+        return first, tuple(array[:, lane].copy() for array in self._block_lanes(finite))
+
+    def _replay(self, block, before, epochs):
+        state = LaneState(
+            before.params[block].copy(),
+            before.rng_state[block].copy(),
+            before.optimizer_state[block].copy(),
+            before.counters[block].copy(),
+            before.statistics,
+            before.best_params,
+            before.best_statistics,
+            np.full(LANES, -1, np.int64),
+        )
+        options = self.plan["options"]
+        options[codes.CHECK_EVERY] = 1
+        # A block's history as the block runners pass it (a strided view: one of two
+        # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
+        # the kernel they compiled rather than compile another.
+        rows = np.zeros((epochs, 2, LANES, codes.METRIC_COLUMNS))[:, 0]
+        data = self.data._replace(sample_weight=self.data.sample_weight[block])
+        self.block_kernel(
+            state,
+            self.layout,
+            data,
+            self.validation,
+            self.settings[block],
+            options,
+            self.scratch[block],
+            rows,
+        )
+        return state
+
+    def _block_lanes(self, block_state):
+        params, rng_state, optimizer_state = (
+            block_state.params,
+            block_state.rng_state,
+            block_state.optimizer_state,
+        )
+        return params, rng_state[np.newaxis], optimizer_state
+
+    def _put_lane(self, member, lane_state):
+        block, lane = divmod(member, LANES)
+        params, rng_state, optimizer_state = lane_state
+        self.state.params[block, :, lane] = params
+        self.state.rng_state[block, lane] = rng_state[0]
+        self.state.optimizer_state[block, :, lane] = optimizer_state
+
+    def _commit(self):
+        trainer, ensemble, state = self.trainer, self.ensemble, self.state
+        ensemble._blocks[:] = state.params
+        trainer._rng_state[:] = state.rng_state.reshape(-1)[: self.n_members]
+        trainer._optimizer_state[:] = state.optimizer_state
+        trainer._counters[:] = state.counters[0]
+
+    def _metric(self, table, column):
+        shaped = table.reshape(table.shape[0], self.n_blocks * LANES, codes.METRIC_COLUMNS)
+        return shaped[:, : self.n_members, column]
+
+    def _history(self, table, epochs, outcome=None):
+        metrics = {name: self._metric(table[:epochs], METRICS[name]) for name in self.plan["names"]}
+        diverged = sorted((member, epoch) for member, (epoch, _) in self.dead.items())
+        if outcome is None:
+            return History(metrics, diverged=diverged)
+        return History(
+            metrics, interrupted=outcome.interrupted, stopped=outcome.stopped, diverged=diverged
+        )
+
+    def finish(self, outcome):
+        trainer, ensemble = self.trainer, self.ensemble
+        diverged = sorted((member, epoch) for member, (epoch, _) in self.dead.items())
+        epochs = outcome.epochs
+        if len(self.dead) == self.n_members:
+            epochs = max(epoch for _, epoch in diverged)
+        record = _settings.record(trainer)
+        record["epochs"] = epochs
+        record["members_diverged"] = [list(pair) for pair in diverged]
+        ensemble.metadata["fits"].append(record)
+        for member in range(self.n_members):
+            ensemble._member_metadata[member]["fits"].append(_member_record(record, member))
+        trainer.history = self._history(outcome.history, epochs, outcome)
+        if len(self.dead) == self.n_members:
+            member, epoch = max(diverged, key=lambda pair: pair[1])
+            error = DivergenceError(epoch, "loss", float("nan"), history=trainer.history)
+            error.args = (
+                f"training diverged: every member did, the last (member {member}) in epoch "
+                f"{epoch}; each keeps the parameters of its last finite epoch, the history "
+                "lists them in .diverged (try smaller learning rates)",
+            )
+            raise error
+        if diverged:
+            listed = ", ".join(f"member {m} in epoch {e}" for m, e in diverged)
+            warnings.warn(
+                f"{len(diverged)} of {self.n_members} members diverged ({listed}); each keeps "
+                "the parameters of its last finite epoch and its history holds NaN from "
+                "there, the others trained on",
+                MemberDivergenceWarning,
+                stacklevel=4,
+            )
+        return trainer.history
+
+
+def _member_record(record, member):
+    """What member ``member``'s own metadata keeps of an ensemble's fit: its own values."""
+    own = dict(record, ensemble=True)
+    del own["members_diverged"]
+    for name in _PER_MEMBER:
+        if isinstance(own.get(name), list):
+            own[name] = own[name][member]
+    return own
+
+
+_PER_MEMBER = tuple(setting.name for setting in _settings.SETTINGS if setting.per_member)
+
+
+def _lanes_of(values, n_blocks):
+    """``values`` (one entry or row per member) as ``(n_blocks, LANES, ...)``, the lanes
+    past the last member repeating it."""
+    values = np.asarray(values)
+    padding = np.repeat(values[-1:], n_blocks * LANES - values.shape[0], axis=0)
+    padded = np.concatenate([values, padding])
+    return np.ascontiguousarray(padded.reshape(n_blocks, LANES, *values.shape[1:]))
+
+
+def _optimizer_state(trainer, ensemble):
+    """The trainer's optimizer state in the ensemble's blocks, made afresh when the
+    optimizer changed."""
+    n_blocks, n_params, _ = ensemble._blocks.shape
+    state = trainer._optimizer_state
+    if state is None or trainer._optimizer_state_of != trainer.optimizer:
+        state = aligned_zeros(n_blocks * 2 * n_params * LANES, ensemble.dtype)
+        trainer._optimizer_state = state.reshape(n_blocks, 2 * n_params, LANES)
+        trainer._optimizer_state_of = trainer.optimizer
+        trainer._counters[codes.STEP_COUNT] = 0
+    return trainer._optimizer_state

@@ -1,0 +1,297 @@
+"""``fastbp.Ensemble``: each member trained with the others ends exactly as the same network
+trained alone by ``Trainer.fit`` with that member's settings.
+
+The ensemble's kernel is one per training feature set and dtype, whatever the layout, so the
+draws below vary architectures, per-member learning rates, L2, seeds and sample weights freely
+while compiling few kernels: per-example SGD with L2, batches with momentum (and their
+single-network twins). The arithmetic of every lane is the generic kernel's, so members are
+compared bit for bit (``==``, which also takes -0.0 for 0.0). The single fits of unweighted
+members are given weights of 1, which round as none do (a product by 1 is exact), so that
+they share the weighted fits' kernel: the ensemble's kernel tallies every loss so.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastbp
+from fastbp import DivergenceError, Ensemble, MemberDivergenceWarning, Network, Trainer
+from fastbp.optimizers import SGD
+
+RNG = np.random.default_rng(21)
+X = RNG.uniform(-1, 1, (9, 3))
+Y = RNG.integers(0, 2, (9, 2)).astype(float)
+
+ARCHITECTURES = [
+    ([3, 4, 1], ["relu", "identity"], True),
+    ([3, 5, 2], ["tanh", "sigmoid"], [False, True]),
+    ([3, 3, 4, 2], ["sigmoid", "relu", "identity"], True),
+    ([3, 17, 2], ["relu", "tanh"], [True, False]),  # a layer of 16 or more: the wide paths
+]
+
+
+def members(architecture, n_members, seed=0):
+    sizes, activations, bias = architecture
+    return [
+        Network(sizes, activations=activations, bias=bias, init="uniform", seed=seed + k)
+        for k in range(n_members)
+    ]
+
+
+def targets(architecture):
+    return Y[:, : architecture[0][-1]]
+
+
+def alone(network, X, y, epochs, fit_options=None, **settings):
+    """``network`` (a copy) trained alone: its parameters and history, or the history
+    before the epoch it diverged in."""
+    network = network.copy()
+    trainer = Trainer(network, **settings)
+    try:
+        history = trainer.fit(
+            X, y, epochs=epochs, metrics=["mae", "accuracy"], **(fit_options or {})
+        )
+    except DivergenceError as error:
+        history = error.history
+    return network.params, history
+
+
+def member_settings(settings, k):
+    return {
+        name: value[k] if isinstance(value, list) else value for name, value in settings.items()
+    }
+
+
+def assert_members_alone(nets, ensemble, history, epochs, settings, weights=None, data=(X, Y)):
+    inputs, outputs = data
+    for k, network in enumerate(nets):
+        if weights is None:
+            weights = np.ones(inputs.shape[0])
+        fit_options = {"sample_weight": weights[k] if np.ndim(weights) == 2 else weights}
+        y = outputs[:, : network.n_outputs]
+        params, single = alone(
+            network, inputs, y, epochs, fit_options, **member_settings(settings, k)
+        )
+        np.testing.assert_array_equal(ensemble.network(k).params, params, err_msg=f"member {k}")
+        for name in ("loss", "mae", "accuracy"):
+            np.testing.assert_array_equal(history[name][: single.epochs, k], single[name])
+
+
+@settings(deadline=None, max_examples=12, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    architecture=st.sampled_from(ARCHITECTURES),
+    n_members=st.integers(1, 11),
+    data=st.data(),
+    shuffle=st.booleans(),
+    l2_biases=st.booleans(),
+    clip_value=st.sampled_from([None, 0.5]),
+    weighting=st.sampled_from(["none", "shared", "per member"]),
+)
+def test_per_example_members_equal_single_fits(
+    architecture, n_members, data, shuffle, l2_biases, clip_value, weighting
+):
+    per_member = st.lists(st.sampled_from([0.05, 0.2, 0.7]), min_size=n_members, max_size=n_members)
+    rates = data.draw(st.one_of(st.sampled_from([0.1, 0.4]), per_member))
+    l2s = data.draw(
+        st.lists(st.sampled_from([0.0, 0.01, 0.1]), min_size=n_members, max_size=n_members)
+    )
+    seeds = data.draw(
+        st.one_of(
+            st.integers(0, 2**40),
+            st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members),
+        )
+    )
+    nets = members(architecture, n_members)
+    weights = None
+    if weighting == "shared":
+        weights = RNG.integers(0, 3, X.shape[0]).astype(float) + 0.5
+    elif weighting == "per member":
+        weights = RNG.poisson(1.0, (n_members, X.shape[0])).astype(float)  # bootstrap counts
+        weights[:, 0] += 1  # none empty
+    settings = {
+        "learning_rate": rates,
+        "l2": l2s,
+        "seed": seeds,
+        "batch_size": 1,
+        "shuffle": shuffle,
+        "l2_biases": l2_biases,
+        "clip_value": clip_value,
+    }
+    ensemble = Ensemble(nets)
+    trainer = Trainer(ensemble, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MemberDivergenceWarning)
+        try:
+            history = trainer.fit(
+                X,
+                targets(architecture),
+                epochs=12,
+                metrics=["mae", "accuracy"],
+                sample_weight=weights,
+            )
+        except DivergenceError as error:
+            history = error.history
+    assert history["loss"].shape[1] == n_members
+    assert_members_alone(nets, ensemble, history, 12, settings, weights)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_batches_with_momentum_equal_single_fits(reduction):
+    architecture = ARCHITECTURES[2]
+    nets = members(architecture, 10, seed=5)
+    settings = {
+        "learning_rate": [0.05 * (k + 1) for k in range(10)],
+        "l2": 0.01,
+        "seed": list(range(10)),
+        "batch_size": 4,
+        "reduction": reduction,
+        "optimizer": SGD(momentum=0.8),
+    }
+    ensemble = Ensemble(nets)
+    trainer = Trainer(ensemble, **settings)
+    first = trainer.fit(X, targets(architecture), epochs=5, metrics=["mae", "accuracy"])
+    history = trainer.fit(X, targets(architecture), epochs=5, metrics=["mae", "accuracy"])
+    # Two fits continue as one (the shuffles and momenta carry over).
+    joined = {name: np.vstack([first[name], history[name]]) for name in history}
+    assert_members_alone(nets, ensemble, joined, 10, settings)
+
+
+def test_two_threads_train_as_one():
+    nets = members(ARCHITECTURES[0], 20)
+    results = []
+    for threads in (1, 2):
+        ensemble = Ensemble(nets)
+        trainer = Trainer(
+            ensemble, learning_rate=0.1, l2=[0.0, 0.01] * 10, batch_size=1, seed=4, threads=threads
+        )
+        results.append(
+            (trainer.fit(X, targets(ARCHITECTURES[0]), epochs=20)["loss"], ensemble.params)
+        )
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_a_diverging_member_stops_at_its_last_finite_epoch():
+    architecture = ARCHITECTURES[0]
+    nets = members(architecture, 4)
+    settings = {
+        "learning_rate": [0.02, 2.0, 0.05, 0.1],
+        "l2": [0, 0, 0, 1e-3],
+        "batch_size": 1,
+        "seed": 3,
+    }
+    ensemble = Ensemble(nets)
+    with pytest.warns(MemberDivergenceWarning, match="member 1 in epoch"):
+        history = Trainer(ensemble, **settings).fit(
+            X, targets(architecture), epochs=60, metrics=["mae", "accuracy"]
+        )
+    assert [member for member, _ in history.diverged] == [1]
+    epoch = history.diverged[0][1]
+    assert np.isnan(history["loss"][epoch:, 1]).all() and np.isfinite(history["loss"][:epoch]).all()
+    assert_members_alone(nets, ensemble, history, 60, settings)
+    _, single = alone(
+        nets[1],
+        X,
+        targets(architecture),
+        60,
+        {"sample_weight": np.ones(9)},
+        **member_settings(settings, 1),
+    )
+    assert single.epochs == epoch  # the single fit raised in that epoch
+
+    everyone = Ensemble(members(architecture, 2))
+    with pytest.raises(DivergenceError, match="every member") as raised:
+        Trainer(everyone, learning_rate=[4.0, 6.0], l2=1e-3, batch_size=1, seed=3).fit(
+            X, targets(architecture), epochs=60
+        )
+    assert sorted(member for member, _ in raised.value.history.diverged) == [0, 1]
+    assert np.isfinite(everyone.params).all()
+
+
+def test_contract(tmp_path):
+    ensemble = Ensemble.from_seeds([3, 4, 2], seeds=[4, 5, 6], activations="sigmoid")
+    assert len(ensemble) == 3 and ensemble.seeds == [4, 5, 6]
+    outputs = ensemble.predict(X)
+    assert outputs.shape == (3, X.shape[0], 2)
+    for k in range(3):
+        member = ensemble.network(k)
+        assert member.seed == 4 + k
+        np.testing.assert_array_equal(
+            member.params, Network([3, 4, 2], activations="sigmoid", seed=4 + k).params
+        )
+        np.testing.assert_array_equal(outputs[k], member.predict(X))
+        member.params[:] = 0  # a copy: the ensemble is untouched
+    np.testing.assert_array_equal(ensemble.predict(X), outputs)
+    np.testing.assert_allclose(ensemble.predict(X, mean=True), outputs.mean(axis=0), rtol=1e-15)
+
+    Trainer(ensemble, learning_rate=[0.1, 0.2, 0.3], l2=1e-3, batch_size=1, seed=1).fit(
+        X, Y, epochs=2
+    )
+    path = tmp_path / "ensemble.npz"
+    ensemble.save(path)
+    loaded = fastbp.load(path)
+    assert isinstance(loaded, Ensemble) and loaded.seeds == ensemble.seeds
+    np.testing.assert_array_equal(loaded.params, ensemble.params)
+    assert loaded.metadata == ensemble.metadata
+    assert loaded.network(2).metadata["fits"][-1]["learning_rate"] == 0.3
+
+
+def test_bad_input_is_refused_before_anything_runs():
+    nets = members(ARCHITECTURES[0], 3)
+    with pytest.raises(ValueError, match="networks must hold at least one"):
+        Ensemble([])
+    with pytest.raises(ValueError, match=r"networks\[1\] has sizes"):
+        Ensemble([nets[0], members(ARCHITECTURES[1], 1)[0]])
+    float32 = Network([3, 4, 1], activations=["relu", "identity"], dtype=np.float32)
+    with pytest.raises(ValueError, match=r"networks\[1\] has dtype"):
+        Ensemble([nets[0], float32])
+    with pytest.raises(TypeError, match=r"networks\[0\] must be a fastbp.Network"):
+        Ensemble(["net"])
+    ensemble = Ensemble(nets)
+    before = ensemble.params
+    for name, value in (("learning_rate", [0.1, 0.2]), ("l2", [0.0] * 4), ("seed", [1])):
+        with pytest.raises(ValueError, match=f"{name} must be one value for every member"):
+            Trainer(ensemble, **{name: value})
+    trainer = Trainer(ensemble, batch_size=1)
+    y = targets(ARCHITECTURES[0])
+    for weights in (np.ones((2, X.shape[0])), np.ones((3, X.shape[0] - 1)), np.ones(4)):
+        with pytest.raises(ValueError, match="sample_weight"):
+            trainer.fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight is 0 for every sample of member 1"):
+        trainer.fit(X, y, sample_weight=np.eye(3, X.shape[0]) * [[1], [0], [1]])
+    for refused, fit_options, named in (
+        ({"optimizer": "adam"}, {}, "adam"),
+        ({"dropout": 0.2}, {}, "dropout"),
+        ({"schedule": "invscaling"}, {}, "schedule"),
+        ({}, {"validation_data": (X, y)}, "validation"),
+        ({}, {"patience": 3}, "patience"),
+        ({"kernel": "matrix"}, {}, "kernel"),
+    ):
+        with pytest.raises(ValueError, match=named):
+            Trainer(ensemble, batch_size=1, **refused).fit(X, y, **fit_options)
+    np.testing.assert_array_equal(ensemble.params, before)
+    assert ensemble.metadata["fits"] == []
+
+
+def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits():
+    # The kernel long fits of tiny networks take, written out for the layout (forced here on
+    # a short fit); a member per lane of one block and a few of the next.
+    architecture = ([3, 4, 2], ["relu", "sigmoid"], [True, False])
+    n_members = 19
+    nets = members(architecture, n_members)
+    weights = RNG.poisson(1.0, (n_members, X.shape[0])).astype(float) + 0.25
+    settings = {
+        "learning_rate": [0.1 + 0.02 * k for k in range(n_members)],
+        "l2": [0.0, 0.01] * 9 + [0.1],
+        "seed": 8,
+        "batch_size": 1,
+        "clip_value": 0.8,
+        "l2_biases": True,
+    }
+    ensemble = Ensemble(nets)
+    trainer = Trainer(ensemble, kernel="unrolled", **settings)
+    history = trainer.fit(X, Y, epochs=15, metrics=["mae", "accuracy"], sample_weight=weights)
+    assert_members_alone(nets, ensemble, history, 15, settings, weights)
