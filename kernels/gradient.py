@@ -103,6 +103,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             settings,
             spare,
             1,
+            params.dtype.type(0.0),
         )
         for p in range(n_params):
             gradient[p] += block_gradient[p]

@@ -338,8 +338,10 @@ def _by_batch_loop(fit, routines, step):
         *[f"        {line}" for line in routines.row_lines()],
         *[f"        {line}" for line in _score_call(routines)],
         *[f"        {line}" for line in _score_lines(fit, routines)],
+        # The divisor before the backward pass, which may fold the step into its products.
+        *[f"    {line}" for line in _divisor_lines(fit)],
         *[f"    {line}" for line in routines.batch_backward_lines(fit)],
-        *[f"    {line}" for line in _batch_end_lines(fit, routines, step)],
+        *[f"    {line}" for line in _batch_end_lines(fit, routines, step, divisor=False)],
     ]
     return "\n".join(lines)
 
@@ -397,8 +399,8 @@ def _divisor_lines(fit):
     return _DIVISOR.splitlines()
 
 
-def _batch_end_lines(fit, routines, step):
-    lines = _divisor_lines(fit)
+def _batch_end_lines(fit, routines, step, divisor=True):
+    lines = _divisor_lines(fit) if divisor else []
     if fit.tallies_batches:
         lines += _BATCH_LOSS.splitlines()
     return lines + routines.apply_lines(fit, step)

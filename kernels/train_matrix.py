@@ -89,13 +89,21 @@ def backward_batch(
     settings,
     spare,
     threads,
+    step,
 ):
     """Backpropagate the output deltas of a batch of ``rows`` (already in ``deltas``, after
     ``forward_batch``) through every layer: the batch's summed gradient into ``gradient``,
     each hidden layer's deltas into its block of ``deltas`` (clipped with
     ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization). The layer
     products run on ``threads`` threads, with ``spare`` as their scratch
-    (``kernels.blocked``)."""
+    (``kernels.blocked``).
+
+    With a ``step`` other than 0 (plain SGD: ``-rate / divisor``) and more than
+    ``blocked.LOOP_MAX_DEPTH`` rows, each layer's weights take their step inside the gradient
+    product (``W += step * a.T @ delta``: BLAS's ``beta = 1``) once the deltas below have been
+    found from the weights from before it, and ``gradient`` gets only the other parameters'
+    (biases, normalization). Returns whether the weights were stepped so (``step_folded``
+    then takes the rest of the step)."""
     acts, raw, masks, norms, deviations = blocks
     last = layout.shape[0] - 1
     n_rows = np.int64(rows)
@@ -103,6 +111,7 @@ def backward_batch(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     zero = params.dtype.type(0.0)
+    folded = step != zero and not blocked.uses_loops(rows, np.uint64(0))
     for layer in range(last, -1, -1):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
@@ -136,19 +145,6 @@ def backward_batch(
                     normed = norms[outputs_at + i * fan_out + j]
                     change = count * (delta[i, j] * scale) - total - normed * projection
                     delta[i, j] = change / denominator
-        blocked.gradient_product(
-            acts,
-            inputs_at,
-            deltas,
-            outputs_at,
-            gradient,
-            weights,
-            rows,
-            fan_in,
-            fan_out,
-            threads,
-            spare,
-        )
         if layout[layer, codes.HAS_BIAS]:
             bias = layout[layer, codes.BIAS_OFFSET]
             for j in range(fan_out):
@@ -182,6 +178,21 @@ def backward_batch(
                 if clipping:
                     d = min(max(d, -clip_value), clip_value)
                 deltas[p] = d
+        # After the deltas below: a folded step changes the weights they are found from.
+        blocked.gradient_product(
+            acts,
+            inputs_at,
+            deltas,
+            outputs_at,
+            params if folded else gradient,
+            weights,
+            rows,
+            fan_in,
+            fan_out,
+            threads,
+            step if folded else zero,
+        )
+    return folded
 
 
 @njit(**MATRIX_JIT_OPTIONS)

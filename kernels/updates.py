@@ -110,6 +110,24 @@ def apply_update(
 
 
 @njit(**HELPER_OPTIONS)
+def step_folded(params, gradient, layout, counters, rate, divisor):
+    """Plain SGD's step for what ``kernels.train_matrix.backward_batch`` did not fold into
+    the gradient products: every layer's parameters after its weights (its bias, its
+    normalization's scale and shift), as ``apply_update``'s plain pass steps them."""
+    counters[codes.STEP_COUNT] += 1.0
+    last = layout.shape[0] - 1
+    for layer in range(last + 1):
+        first = layout[layer, codes.WEIGHT_OFFSET] + (
+            layout[layer, codes.FAN_IN] * layout[layer, codes.FAN_OUT]
+        )
+        stop = np.uint64(params.shape[0])
+        if layer < last:
+            stop = layout[layer + 1, codes.WEIGHT_OFFSET]
+        for p in range(first, stop):
+            params[p] -= rate * (gradient[p] / divisor)
+
+
+@njit(**HELPER_OPTIONS)
 def decayed(layout, layer, options):
     """Where the parameters L2 covers start and stop in layer ``layer``: its weights, and its
     bias too with ``options[L2_BIASES]`` (the bias follows the weights in the layout)."""
