@@ -38,7 +38,7 @@ folds = (
 )"""
 
 _FORWARD = """\
-forward_batch(
+inputs, inputs_at = forward_batch(
     params, layout, X, order, start, np.uint64(n_rows), block, blocks, statistics, settings,
     True, rng_state, threads,
 )"""
@@ -47,6 +47,8 @@ _BACKWARD = """\
 folded = backward_batch(
     params,
     layout,
+    inputs,
+    inputs_at,
     np.uint64(n_rows),
     block,
     blocks,

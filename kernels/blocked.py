@@ -219,33 +219,40 @@ def transpose_rows(source, source_at, n_cols, out, out_at, n_rows, first, stop):
 
 
 @njit(**MATRIX_HELPER_OPTIONS)
-def forward_part(acts, inputs_at, params, weights, outputs_at, fan_in, fan_out, first, stop):
+def forward_part(
+    inputs, inputs_at, params, weights, acts, outputs_at, fan_in, fan_out, first, stop
+):
     """Rows ``[first, stop)`` of ``forward_product``."""
     if uses_loops(fan_in, fan_out):
         one = np.uint64(1)
         product_rows(
-            acts, inputs_at, fan_in, one, params, weights, acts, outputs_at, first, stop, fan_in,
-            fan_out,
+            inputs, inputs_at, fan_in, one, params, weights, acts, outputs_at, first, stop,
+            fan_in, fan_out,
         )  # fmt: skip
         return
     a = inputs_at + first * fan_in
     z = outputs_at + first * fan_out
     n = stop - first
     np.dot(
-        acts[a : a + n * fan_in].reshape((n, fan_in)),
+        inputs[a : a + n * fan_in].reshape((n, fan_in)),
         params[weights : weights + fan_in * fan_out].reshape((fan_in, fan_out)),
         acts[z : z + n * fan_out].reshape((n, fan_out)),
     )
 
 
 @njit(**MATRIX_JIT_OPTIONS)
-def forward_product(acts, inputs_at, params, weights, outputs_at, rows, fan_in, fan_out, threads):
+def forward_product(
+    inputs, inputs_at, params, weights, acts, outputs_at, rows, fan_in, fan_out, threads
+):
     """A layer's ``z = a @ W`` for a batch of ``rows``: the inputs' block at ``inputs_at`` of
-    ``acts``, ``z`` into the block at ``outputs_at``; split by examples."""
+    ``inputs`` (``acts``, or for the first layer the data's own rows), ``z`` into the block
+    at ``outputs_at`` of ``acts``; split by examples."""
     chunks = min(np.uint64(threads), rows)
     for index in prange(chunks):
         first, stop = chunk(rows, chunks, index)
-        forward_part(acts, inputs_at, params, weights, outputs_at, fan_in, fan_out, first, stop)
+        forward_part(
+            inputs, inputs_at, params, weights, acts, outputs_at, fan_in, fan_out, first, stop
+        )
 
 
 @njit(**MATRIX_HELPER_OPTIONS)
