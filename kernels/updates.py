@@ -150,11 +150,35 @@ def add_l2(gradient, params, layout, options, l2):
 
 @njit(**HELPER_OPTIONS)
 def l2_penalty(params, layout, options, l2):
-    """The L2 penalty ``0.5 * l2 * sum(w**2)`` over what L2 covers, in float64."""
-    squares = 0.0
+    """The L2 penalty ``0.5 * l2 * sum(w**2)`` over what L2 covers, in float64.
+
+    The squares are summed in eight interleaved partial sums, which LLVM vectorizes without
+    fastmath (a sum in one order is a chain of dependent additions): 3.5 us against 7.1 on
+    digits' 64-100-10, 0.29 ms against 0.88 on 784-256-10, per batch. The reference's
+    ``np.sum`` sums pairwise, in another order again; the two agree to rounding."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     for layer in range(layout.shape[0]):
         first, stop = decayed(layout, layer, options)
-        for p in range(first, stop):
+        whole = first + (stop - first) // np.uint64(8) * np.uint64(8)
+        for p in range(first, whole, np.uint64(8)):
+            w0 = np.float64(params[p])
+            w1 = np.float64(params[p + np.uint64(1)])
+            w2 = np.float64(params[p + np.uint64(2)])
+            w3 = np.float64(params[p + np.uint64(3)])
+            w4 = np.float64(params[p + np.uint64(4)])
+            w5 = np.float64(params[p + np.uint64(5)])
+            w6 = np.float64(params[p + np.uint64(6)])
+            w7 = np.float64(params[p + np.uint64(7)])
+            s0 += w0 * w0
+            s1 += w1 * w1
+            s2 += w2 * w2
+            s3 += w3 * w3
+            s4 += w4 * w4
+            s5 += w5 * w5
+            s6 += w6 * w6
+            s7 += w7 * w7
+        for p in range(whole, stop):
             w = np.float64(params[p])
-            squares += w * w
+            s0 += w * w
+    squares = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     return 0.5 * np.float64(l2) * squares
