@@ -45,19 +45,8 @@ inputs, inputs_at = forward_batch(
 
 _BACKWARD = """\
 folded = backward_batch(
-    params,
-    layout,
-    inputs,
-    inputs_at,
-    np.uint64(n_rows),
-    block,
-    blocks,
-    deltas,
-    gradient,
-    settings,
-    spare,
-    threads,
-    params.dtype.type(-(rate / divisor)) if folds else zero,
+    params, layout, inputs, inputs_at, np.uint64(n_rows), block, blocks, deltas, gradient,
+    settings, spare, threads, params.dtype.type(-(rate / divisor)) if folds else zero,
 )"""
 
 _APPLY = """\
