@@ -7,9 +7,10 @@ of ``kernels.updates`` (iRPROP- too).
 
 The scratch holds five blocks of ``batch_size * width`` (the ``Blocks``), then two vectors:
 
-- the batch's activations: the input rows, then each layer's outputs, every layer a
+- the batch's activations: the input rows (gathered only when they are not in order in the
+  data: rows in order are read where they lie), then each layer's outputs, every layer a
   C-contiguous (rows, units) block starting at ``batch_size`` times the layer's offset in the
-  layout, so ``np.dot`` writes into it without a copy (with dropout, the dropped outputs);
+  layout, so BLAS writes into it without a copy (with dropout, the dropped outputs);
 - the deltas, in blocks at the same offsets (the input block is unused);
 - with dropout, the hidden layers' outputs before dropout, and the masks (0 or
   ``1 / (1 - rate)``);
