@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import blocked, codes
+from fastbp.kernels.blocked import uses_loops
 from fastbp.kernels.config import MATRIX_HELPER_OPTIONS, MATRIX_JIT_OPTIONS
 from fastbp.kernels.layers import (
     activation,
@@ -115,7 +116,9 @@ def backward_batch(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     zero = params.dtype.type(0.0)
-    folded = step != zero and not blocked.uses_loops(rows, np.uint64(0))
+    # uses_loops by its own name: the threaded twin's ``blocked`` (kernels.threaded) has
+    # only the products.
+    folded = step != zero and not uses_loops(rows, np.uint64(0))
     for layer in range(last, -1, -1):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
