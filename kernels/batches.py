@@ -29,23 +29,33 @@ threads = options[codes.THREADS]
 blocks = Blocks(acts, raw, masks, norms, deviations)
 output_block = block * layout[last, codes.OUTPUT_OFFSET]
 statistics = state.statistics
-validation_order = np.arange(validation.X.shape[0])"""
+validation_order = np.arange(validation.X.shape[0])
+# Plain SGD takes the weights' step inside the gradient products (backward_batch).
+folds = (
+    options[codes.OPTIMIZER] == codes.SGD
+    and settings[codes.L2] == 0.0
+    and settings[codes.CLIP_NORM] == 0.0
+)"""
 
 _FORWARD = """\
-forward_batch(
+inputs, inputs_at = forward_batch(
     params, layout, X, order, start, np.uint64(n_rows), block, blocks, statistics, settings,
     True, rng_state, threads,
 )"""
 
 _BACKWARD = """\
-backward_batch(
-    params, layout, np.uint64(n_rows), block, blocks, deltas, gradient, settings, spare, threads
+folded = backward_batch(
+    params, layout, inputs, inputs_at, np.uint64(n_rows), block, blocks, deltas, gradient,
+    settings, spare, threads, params.dtype.type(-(rate / divisor)) if folds else zero,
 )"""
 
 _APPLY = """\
-apply_update(
-    params, gradient, optimizer_state, layout, settings, options, counters, rate, divisor
-)"""
+if folded:
+    step_folded(params, gradient, layout, counters, rate, divisor)
+else:
+    apply_update(
+        params, gradient, optimizer_state, layout, settings, options, counters, rate, divisor
+    )"""
 
 _VALIDATION = """\
 score_validation_by_batch(
@@ -85,6 +95,7 @@ class Batches:
         module = "threaded" if threaded else "train_matrix"
         self.imports = (
             "from fastbp.kernels.train_matrix import Blocks\n"
+            "from fastbp.kernels.updates import step_folded\n"
             f"from fastbp.kernels.{module} import (\n"
             "    backward_batch,\n"
             "    forward_batch,\n"
@@ -123,6 +134,7 @@ class Batches:
         return ["example = order[start + i]", "out_start = output_block + np.uint64(i) * n_outputs"]
 
     def batch_backward_lines(self, fit):
+        """The batch backward, after its divisor is known (a folded step needs it)."""
         return _BACKWARD.splitlines()
 
     def zero_gradient_lines(self, fit):

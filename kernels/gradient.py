@@ -66,7 +66,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
     for start in range(0, n_samples, batch_size):
         n_rows = min(start + batch_size, n_samples) - start
         rows = np.uint64(n_rows)
-        forward_batch(
+        inputs, inputs_at = forward_batch(
             params,
             layout,
             X,
@@ -95,6 +95,8 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
         backward_batch(
             params,
             layout,
+            inputs,
+            inputs_at,
             rows,
             block,
             blocks,
@@ -103,6 +105,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             settings,
             spare,
             1,
+            params.dtype.type(0.0),
         )
         for p in range(n_params):
             gradient[p] += block_gradient[p]

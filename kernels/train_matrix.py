@@ -7,9 +7,10 @@ of ``kernels.updates`` (iRPROP- too).
 
 The scratch holds five blocks of ``batch_size * width`` (the ``Blocks``), then two vectors:
 
-- the batch's activations: the input rows, then each layer's outputs, every layer a
+- the batch's activations: the input rows (gathered only when they are not in order in the
+  data: rows in order are read where they lie), then each layer's outputs, every layer a
   C-contiguous (rows, units) block starting at ``batch_size`` times the layer's offset in the
-  layout, so ``np.dot`` writes into it without a copy (with dropout, the dropped outputs);
+  layout, so BLAS writes into it without a copy (with dropout, the dropped outputs);
 - the deltas, in blocks at the same offsets (the input block is unused);
 - with dropout, the hidden layers' outputs before dropout, and the masks (0 or
   ``1 / (1 - rate)``);
@@ -27,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from fastbp.kernels import blocked, codes
+from fastbp.kernels.blocked import uses_loops
 from fastbp.kernels.config import MATRIX_HELPER_OPTIONS, MATRIX_JIT_OPTIONS
 from fastbp.kernels.layers import (
     activation,
@@ -81,6 +83,8 @@ def scratch_size(width, n_params, batch_size):
 def backward_batch(
     params,
     layout,
+    inputs,
+    first_inputs_at,
     rows,
     block,
     blocks,
@@ -89,13 +93,22 @@ def backward_batch(
     settings,
     spare,
     threads,
+    step,
 ):
     """Backpropagate the output deltas of a batch of ``rows`` (already in ``deltas``, after
-    ``forward_batch``) through every layer: the batch's summed gradient into ``gradient``,
+    ``forward_batch``, which returned the first layer's ``inputs`` and ``first_inputs_at``)
+    through every layer: the batch's summed gradient into ``gradient``,
     each hidden layer's deltas into its block of ``deltas`` (clipped with
     ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization). The layer
     products run on ``threads`` threads, with ``spare`` as their scratch
-    (``kernels.blocked``)."""
+    (``kernels.blocked``).
+
+    With a ``step`` other than 0 (plain SGD: ``-rate / divisor``) and more than
+    ``blocked.LOOP_MAX_DEPTH`` rows, each layer's weights take their step inside the gradient
+    product (``W += step * a.T @ delta``: BLAS's ``beta = 1``) once the deltas below have been
+    found from the weights from before it, and ``gradient`` gets only the other parameters'
+    (biases, normalization). Returns whether the weights were stepped so (``step_folded``
+    then takes the rest of the step)."""
     acts, raw, masks, norms, deviations = blocks
     last = layout.shape[0] - 1
     n_rows = np.int64(rows)
@@ -103,6 +116,9 @@ def backward_batch(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     zero = params.dtype.type(0.0)
+    # uses_loops by its own name: the threaded twin's ``blocked`` (kernels.threaded) has
+    # only the products.
+    folded = step != zero and not uses_loops(rows, np.uint64(0))
     for layer in range(last, -1, -1):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
@@ -136,19 +152,6 @@ def backward_batch(
                     normed = norms[outputs_at + i * fan_out + j]
                     change = count * (delta[i, j] * scale) - total - normed * projection
                     delta[i, j] = change / denominator
-        blocked.gradient_product(
-            acts,
-            inputs_at,
-            deltas,
-            outputs_at,
-            gradient,
-            weights,
-            rows,
-            fan_in,
-            fan_out,
-            threads,
-            spare,
-        )
         if layout[layer, codes.HAS_BIAS]:
             bias = layout[layer, codes.BIAS_OFFSET]
             for j in range(fan_out):
@@ -182,6 +185,21 @@ def backward_batch(
                 if clipping:
                     d = min(max(d, -clip_value), clip_value)
                 deltas[p] = d
+        # After the deltas below: a folded step changes the weights they are found from.
+        blocked.gradient_product(
+            inputs if layer == 0 else acts,
+            first_inputs_at if layer == 0 else inputs_at,
+            deltas,
+            outputs_at,
+            params if folded else gradient,
+            weights,
+            rows,
+            fan_in,
+            fan_out,
+            threads,
+            step if folded else zero,
+        )
+    return folded
 
 
 @njit(**MATRIX_JIT_OPTIONS)
@@ -290,13 +308,32 @@ def forward_batch(
 
     Otherwise (``predict``'s pass) normalization uses the running statistics and nothing is
     dropped. Each layer's product runs on ``threads`` threads (``kernels.blocked``).
+
+    Returns where the first layer's inputs are, an array and an offset in it (the data's
+    own rows, or the block of ``acts`` they were gathered into), for ``backward_batch``.
     """
     acts, raw, masks, norms, deviations = blocks
-    n_inputs = X.shape[1]
+    n_inputs = np.uint64(X.shape[1])
     n_rows = np.int64(rows)
+    # The data's rows (a view: the fit's X is C-contiguous in the network's dtype, as its
+    # checks leave it). Rows in order are the first layer's inputs where they lie, so the
+    # batch is not copied (U1's batch of 200 x 64: 14-25 us of about 280); others are
+    # gathered into the input block of ``acts``, a row at a time.
+    data = X.ravel()
+    first_row = order[start]
+    in_order = True
     for i in range(n_rows):
-        for k in range(n_inputs):
-            acts[i * n_inputs + k] = X[order[start + i], k]
+        in_order = in_order and order[start + i] == first_row + i
+    inputs = data
+    inputs_at = np.uint64(first_row) * n_inputs
+    if not in_order:
+        inputs = acts
+        inputs_at = np.uint64(0)
+        for i in range(n_rows):
+            row = np.uint64(order[start + i]) * n_inputs
+            at = np.uint64(i) * n_inputs
+            for k in range(n_inputs):
+                acts[at + k] = data[row + k]
     last = layout.shape[0] - 1
     rate = np.float64(settings[codes.DROPOUT])
     dropping = training and rate > 0.0
@@ -310,12 +347,20 @@ def forward_batch(
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
         weights = layout[layer, codes.WEIGHT_OFFSET]
-        inputs_at = block * layout[layer, codes.INPUT_OFFSET]
         outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
         code = layout[layer, codes.ACTIVATION]
         z = acts[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
         blocked.forward_product(
-            acts, inputs_at, params, weights, outputs_at, rows, fan_in, fan_out, threads
+            inputs if layer == 0 else acts,
+            inputs_at if layer == 0 else block * layout[layer, codes.INPUT_OFFSET],
+            params,
+            weights,
+            acts,
+            outputs_at,
+            rows,
+            fan_in,
+            fan_out,
+            threads,
         )
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]
@@ -384,3 +429,4 @@ def forward_batch(
                 keep = np.float64(splitmix64(rng_state) >> np.uint64(11)) * _UNIT_INTERVAL >= rate
                 masks[p] = scale if keep else zero
                 acts[p] = acts[p] * masks[p]
+    return inputs, inputs_at
