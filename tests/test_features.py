@@ -179,7 +179,13 @@ def train_both(config, threads=1):
 @settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(config=feature_configurations())
 def test_every_feature_matches_the_reference(config):
-    net, history, (weights, biases, expected, *norms) = train_both(config)
+    assert_matches_reference(*train_both(config))
+
+
+def assert_matches_reference(net, history, reference_fit):
+    """Every weight, bias, batch-normalization parameter and statistic, and history entry of
+    a fit equal the reference's (``train_both``'s ``expected``) to 1e-9."""
+    weights, biases, expected, *norms = reference_fit
     for actual, wanted in zip(net.weights, weights, strict=True):
         np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
     for actual, wanted in zip(net.biases, biases, strict=True):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import fastbp_command
-from test_features import feature_configurations, train_both
+from test_features import assert_matches_reference, feature_configurations, train_both
 
 from fastbp import Network, Trainer
 
@@ -20,29 +20,10 @@ from fastbp import Network, Trainer
 THREAD_COUNTS = st.sampled_from([2, 3, 5])
 
 
-def assert_matches(net, history, expected):
-    weights, biases, wanted_history, *norms = expected
-    for actual, wanted in zip(net.weights, weights, strict=True):
-        np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
-    for actual, wanted in zip(net.biases, biases, strict=True):
-        if wanted is not None:
-            np.testing.assert_allclose(actual, wanted, rtol=1e-9, atol=1e-12)
-    for layer, norm in enumerate(norms[0] if norms else ()):
-        if norm is not None:
-            np.testing.assert_allclose(net.norm_scales[layer], norm.gamma, rtol=1e-9, atol=1e-12)
-            np.testing.assert_allclose(net.running_means[layer], norm.mean, rtol=1e-9, atol=1e-12)
-    assert sorted(history) == sorted(wanted_history)
-    for name in history:
-        np.testing.assert_allclose(
-            history[name], wanted_history[name], rtol=1e-9, atol=1e-12, err_msg=name
-        )
-
-
 @settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 @given(config=feature_configurations(), threads=THREAD_COUNTS)
 def test_every_thread_count_matches_the_reference(config, threads):
-    net, history, expected = train_both(config, threads)
-    assert_matches(net, history, expected)
+    assert_matches_reference(*train_both(config, threads))
 
 
 def wide_fit(threads, **features):
