@@ -25,13 +25,15 @@ All give the same results (the unrolled kernel and the generic one bit for bit, 
 to rounding), which tests/test_kernels.py checks.
 """
 
-import contextlib
 import dataclasses
+import functools
 import os
 import threading
 from collections.abc import Callable
 
 import numba
+import threadpoolctl
+from numba.np import linalg
 
 from fastbp.kernels import batches, codes, loops, train_matrix, unrolled
 from fastbp.network import activation_width
@@ -69,25 +71,20 @@ MATRIX = Path(
 )
 PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
 
-# Numba's workqueue threading layer does not take two parallel kernels at once.
+# Numba's workqueue threading layer does not take two parallel kernels at once (ensembles).
 _THREADED = threading.Lock()
 
 
 def _matrix_kernel(layout, settings, options, features):
-    """The matrix kernel for a fit: the one-thread one, or with ``options[THREADS] > 1``
-    the threaded one (compiled on first use), run on at most that many of Numba's threads."""
+    """The matrix kernel for a fit, run with BLAS on ``options[THREADS]`` threads."""
+    kernel = batches.kernel_for_fit(layout, settings, options, features)
     threads = int(options[codes.THREADS])
-    if threads == 1:
-        return batches.kernel_for_fit(layout, settings, options, features)
-    _prefer_workqueue()
-    kernel = batches.kernel_for_fit(layout, settings, options, features, threaded=True)
 
-    def run_threaded(*arguments):
-        with _THREADED, _one_blas_thread():
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    def run_on_threads(*arguments):
+        with _blas_threads(threads):
             return kernel(*arguments)
 
-    return run_threaded
+    return run_on_threads
 
 
 def _long_fit(network, batch_size, n_visits):
@@ -150,13 +147,13 @@ def kernel_and_scratch(name, network, settings, options, features):
 
 
 def _prefer_workqueue():
-    """Use Numba's workqueue threading layer for the threaded matrix kernel, unless the user
-    chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
+    """Use Numba's workqueue threading layer for the threaded ensemble kernel, unless the
+    user chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
 
-    With the OpenMP layer, its idle workers spin between parallel regions and took the core
-    from the BLAS calls in between: on two cores a fit ran 5x slower, with 1 thread or 2.
-    The workqueue layer's workers sleep. It does not take two parallel kernels at once,
-    which ``_THREADED`` serializes.
+    The GNU OpenMP layer cannot be used again in a child forked after it ran (Numba stops
+    the child), and an ensemble's kernel opens one parallel region per chunk of epochs, so
+    the workqueue layer's slower start (130-160 us a region on this machine) costs little.
+    It does not take two parallel kernels at once, which ``_THREADED`` serializes.
     """
     from numba.np.ufunc import parallel
 
@@ -164,13 +161,23 @@ def _prefer_workqueue():
         numba.config.THREADING_LAYER = "workqueue"
 
 
-def _one_blas_thread():
-    """Each of the threaded kernel's threads calls BLAS on its own chunk: BLAS's own threads
-    on top would oversubscribe the cores (main's W4 fit ran 9x slower with OpenBLAS on 2
-    threads on a loaded 2-core machine). threadpoolctl (which scikit-learn brings) limits
-    them for the call; without it, ``OPENBLAS_NUM_THREADS=1`` does."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's handle on the BLAS libraries loaded, Numba's (SciPy's) among them:
+    made once, as finding them takes milliseconds and setting them microseconds."""
+    linalg.ensure_blas()  # SciPy's BLAS, which np.dot in a kernel calls, is loaded first
+    return threadpoolctl.ThreadpoolController()
+
+
+def _blas_threads(threads):
+    """Run BLAS on ``threads`` threads inside the block.
+
+    The matrix kernel's ``threads`` are BLAS's: OpenBLAS splits each layer's product over
+    them. Measured on two cores (784-256-10, alternated processes, medians), that ran W4
+    1.2-1.7x and U4 (Adam, batches of 128) 1.6-1.7x faster than one thread, where splitting
+    the products with Numba's ``prange`` (each chunk a one-thread BLAS call) ran W4 no faster
+    than one thread on the workqueue layer (whose every parallel region cost 130-160 us
+    here) and U4 1.3x on the OpenMP layer. One is one: BLAS's own default (every core)
+    would oversubscribe the cores when fits run side by side (seeds, sweeps, searches).
+    """
+    return _blas_controller().limit(limits=threads, user_api="blas")

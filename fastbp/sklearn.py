@@ -306,8 +306,8 @@ _PARAMETERS_DOC = """
     clip_value, clip_norm : float, optional
         ``fastbp.Trainer``'s clipping of every delta and of each batch's gradient norm.
     threads : int, default 1
-        ``fastbp.Trainer``'s threads: the matrix kernel's layer products split over this
-        many (1, as scikit-learn's ``n_jobs=None``: searches run fits side by side).
+        ``fastbp.Trainer``'s threads: the BLAS threads of the matrix kernel's layer products
+        (1, as scikit-learn's ``n_jobs=None``: searches run fits side by side).
 
     batch_norm, dropout and clipping are for the stochastic solvers, not lbfgs.
 

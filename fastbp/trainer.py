@@ -118,18 +118,17 @@ class Trainer:
         Each kernel is written out for the features the fit uses, compiles on first use
         (seconds) and is cached on disk after.
     threads : int, default 1
-        Threads the matrix kernel splits each layer's products over (the forward pass and
-        the deltas by examples, the gradient by the layer's inputs), each computing its own
-        numbers start to finish, so a count gives the same result run after run; counts
-        differ from each other by rounding only (BLAS sums in an order that depends on the
-        rows of each call). The other kernels run on one thread. One is the default, as in
-        scikit-learn (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
+        Threads of the BLAS calls the matrix kernel makes for each layer's products, set for
+        the fit and restored after (threadpoolctl). BLAS splits each product's outputs over
+        them, each output summed by one thread, so a count gives the same result run after
+        run; counts differ from each other by rounding only. The rest of a fit runs on one
+        thread, as do the other kernels. One is the default, as in scikit-learn
+        (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
         cross-validation, ensembles), where threads per fit would fight over the cores, and
         only wide layers in batches gain (W4, 784-256-10 in batches of 64: see the README).
-        An ensemble's blocks of members are spread over ``threads`` threads, each block
-        trained start to finish by one, so every count gives the same result.
-        The threaded kernel compiles on first use with ``threads > 1``, and uses at most
-        Numba's thread count (``NUMBA_NUM_THREADS``, the cores by default) at once.
+        An ensemble's blocks of members are spread over ``threads`` of Numba's threads
+        (``NUMBA_NUM_THREADS``, the cores by default), each block trained start to finish by
+        one, so every count gives the same result.
 
     Examples
     --------

@@ -25,7 +25,6 @@ norms = scratch[4 * size : 5 * size]
 deviations = scratch[5 * size : 5 * size + width]
 gradient = scratch[5 * size + width : 5 * size + width + n_params]
 spare = scratch[5 * size + width + n_params :]  # the layer products' (kernels.blocked)
-threads = options[codes.THREADS]
 blocks = Blocks(acts, raw, masks, norms, deviations)
 output_block = block * layout[last, codes.OUTPUT_OFFSET]
 statistics = state.statistics
@@ -40,13 +39,13 @@ folds = (
 _FORWARD = """\
 inputs, inputs_at = forward_batch(
     params, layout, X, order, start, np.uint64(n_rows), block, blocks, statistics, settings,
-    True, rng_state, threads,
+    True, rng_state,
 )"""
 
 _BACKWARD = """\
 folded = backward_batch(
     params, layout, inputs, inputs_at, np.uint64(n_rows), block, blocks, deltas, gradient,
-    settings, spare, threads, params.dtype.type(-(rate / divisor)) if folds else zero,
+    settings, spare, params.dtype.type(-(rate / divisor)) if folds else zero,
 )"""
 
 _APPLY = """\
@@ -78,30 +77,23 @@ monitored = history[epoch, codes.VALIDATION + codes.LOSS]"""
 
 
 class Batches:
-    """The layer routines of the matrix path: a batch's rows through each layer at once,
-    on one thread, or with ``threaded`` the twins of ``kernels.threaded``, whose layer
-    products split over Numba's threads."""
+    """The layer routines of the matrix path: a batch's rows through each layer at once."""
 
     out_code = "out_code"  # read from the layout at run time
     loss_code = "loss_code"  # read from the options at run time
     by_batch = True
     jit_options = "MATRIX_JIT_OPTIONS"
-
-    def __init__(self, threaded=False):
-        self.key = ("batches", threaded)
-        self.description = "whole batches, one BLAS call per layer" + (
-            ", threaded" if threaded else ""
-        )
-        module = "threaded" if threaded else "train_matrix"
-        self.imports = (
-            "from fastbp.kernels.train_matrix import Blocks\n"
-            "from fastbp.kernels.updates import step_folded\n"
-            f"from fastbp.kernels.{module} import (\n"
-            "    backward_batch,\n"
-            "    forward_batch,\n"
-            "    score_validation_by_batch,\n"
-            ")"
-        )
+    key = ("batches",)
+    description = "whole batches, one BLAS call per layer"
+    imports = (
+        "from fastbp.kernels.train_matrix import Blocks\n"
+        "from fastbp.kernels.updates import step_folded\n"
+        "from fastbp.kernels.train_matrix import (\n"
+        "    backward_batch,\n"
+        "    forward_batch,\n"
+        "    score_validation_by_batch,\n"
+        ")"
+    )
 
     def compiled(self, fit):
         """One kernel for every fit: what a feature costs here is per batch or per row,
@@ -156,11 +148,10 @@ class Batches:
         return []
 
 
-BATCHES = {False: Batches(), True: Batches(threaded=True)}
+BATCHES = Batches()
 
 
-def kernel_for_fit(layout, settings, options, features, threaded=False):
+def kernel_for_fit(layout, settings, options, features):
     """The matrix kernel of the fit the encoded ``settings`` and ``options`` and its
-    ``features`` describe (a batch of one is a batch here, too), the ``threaded`` one or
-    the one-thread one."""
-    return skeleton.kernel(BATCHES[threaded], skeleton.Fit.of(settings, options, features))
+    ``features`` describe (a batch of one is a batch here, too)."""
+    return skeleton.kernel(BATCHES, skeleton.Fit.of(settings, options, features))

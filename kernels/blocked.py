@@ -1,23 +1,21 @@
-"""The matrix kernel's layer products, as explicit loops or BLAS, on one thread or several.
+"""The matrix kernel's layer products, as explicit loops or BLAS.
 
-Each product of a batch's layer is split into chunks of output rows, one per thread
-(``prange``): the forward pass and the deltas by examples, the gradient by parameter rows
-(the layer's inputs). Every number a product writes is computed by one thread, start to
-finish, and there is nothing to reduce: a thread count gives the same result run after run.
-The loops compute each number the same way whatever the count; a BLAS call's order of
-summation can depend on the rows it is given (OpenBLAS's did, on 5 rows against 16), so
-different counts agree to rounding.
+The forward pass and the deltas are products over the batch's examples, the gradient over
+the layer's inputs (parameter rows). Where a product is cut in two (``pieces``, for
+OpenBLAS's small-matrix kernels), every number it writes is still computed start to finish
+by one call. A fit's ``threads`` are BLAS's own, set around the kernel's call
+(``fastbp._kernels``): OpenBLAS splits each product's outputs among its threads, each
+summing its outputs over the whole depth, so a thread count gives the same result run
+after run, and counts differ by the rounding of BLAS's blocks.
 
 The three products are not inlined: each one's BLAS calls and loops compile once, not once
-per call site. Compiled as they are, ``prange`` is ``range``: the one-thread matrix kernel
-calls them. ``kernels.threaded`` holds their twins compiled with ``parallel=True`` (which
-compiles 3x slower), called by the threaded copy of the kernel only.
+per call site.
 
 The gradient product calls BLAS through ``gemm_rows``, which passes transposes as flags and
-takes ``alpha`` and ``beta``: a chunk of ``inputs.T`` is read in place, and plain SGD's step
-is folded into the product (``W += step * inputs.T @ delta``), which saves the gradient's
-write, its read and the separate pass of the update over the weights (1.11-1.19x on W4's
-784 x 256 gradient and step, interleaved on one pinned core, float64 and float32).
+takes ``alpha`` and ``beta``: ``inputs.T`` is read in place, and plain SGD's step is folded
+into the product (``W += step * inputs.T @ delta``), which saves the gradient's write, its
+read and the separate pass of the update over the weights (1.11-1.19x on W4's 784 x 256
+gradient and step, interleaved on one pinned core, float64 and float32).
 
 The loops (``product_rows``) sum in order of the inner index, eight terms to a statement,
 vectorized across the output row: no reassociation, so they round the same with fastmath
@@ -25,11 +23,9 @@ off, and float32 stays float32 in every scalar. ``uses_loops`` says, per shape, 
 measured faster than OpenBLAS's ``np.dot``.
 """
 
-import types
-
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange
+from numba import njit
 from numba import types as numba_types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -149,15 +145,14 @@ SHORT_SUMS = 32
 
 
 @njit(**MATRIX_HELPER_OPTIONS)
-def pieces(threads, parts, depth, width):
+def pieces(parts, depth, width):
     """How many chunks a product of ``parts`` rows (split among them), each summing
-    ``depth`` terms into ``width`` outputs, is cut into: one per thread, or two per thread
-    where that takes each chunk down to a small-matrix product."""
-    chunks = min(np.uint64(threads), parts)
-    size = parts * depth * width // chunks
-    if size > SMALL_PRODUCT and size <= 2 * SMALL_PRODUCT and parts >= 2 * chunks:
-        return chunks * np.uint64(2)
-    return chunks
+    ``depth`` terms into ``width`` outputs, is cut into: two where that takes each chunk
+    down to a small-matrix product, else one."""
+    size = parts * depth * width
+    if size > SMALL_PRODUCT and size <= 2 * SMALL_PRODUCT and parts >= 2:
+        return np.uint64(2)
+    return np.uint64(1)
 
 
 @njit(**MATRIX_HELPER_OPTIONS)
@@ -266,14 +261,12 @@ def forward_part(
 
 
 @njit(**MATRIX_JIT_OPTIONS)
-def forward_product(
-    inputs, inputs_at, params, weights, acts, outputs_at, rows, fan_in, fan_out, threads
-):
+def forward_product(inputs, inputs_at, params, weights, acts, outputs_at, rows, fan_in, fan_out):
     """A layer's ``z = a @ W`` for a batch of ``rows``: the inputs' block at ``inputs_at`` of
     ``inputs`` (``acts``, or for the first layer the data's own rows), ``z`` into the block
-    at ``outputs_at`` of ``acts``; split by examples."""
-    chunks = pieces(threads, rows, fan_in, fan_out)
-    for index in prange(chunks):
+    at ``outputs_at`` of ``acts``; cut by examples."""
+    chunks = pieces(rows, fan_in, fan_out)
+    for index in range(chunks):
         first, stop = chunk(rows, chunks, index)
         forward_part(
             inputs, inputs_at, params, weights, acts, outputs_at, fan_in, fan_out, first, stop
@@ -307,15 +300,15 @@ def gradient_part(
 
 @njit(**MATRIX_JIT_OPTIONS)
 def gradient_product(
-    acts, inputs_at, deltas, outputs_at, target, weights, rows, fan_in, fan_out, threads, scale
+    acts, inputs_at, deltas, outputs_at, target, weights, rows, fan_in, fan_out, scale
 ):
     """A layer's summed weight gradient ``a.T @ delta`` over a batch of ``rows``, into
-    ``target`` at ``weights``, split by parameter rows (the layer's inputs). With a
+    ``target`` at ``weights``, cut by parameter rows (the layer's inputs). With a
     ``scale`` other than 0, ``target`` is the parameters and the step is folded into the
     product: ``W += scale * (a.T @ delta)`` (BLAS's ``beta = 1``), with no gradient written
     and read back (callers fold only through BLAS: more than ``LOOP_MAX_DEPTH`` rows)."""
-    chunks = pieces(threads, fan_in, rows, fan_out)
-    for index in prange(chunks):
+    chunks = pieces(fan_in, rows, fan_out)
+    for index in range(chunks):
         first, stop = chunk(fan_in, chunks, index)
         gradient_part(
             acts, inputs_at, deltas, outputs_at, target, weights, rows, fan_in, fan_out, scale,
@@ -354,35 +347,16 @@ def deltas_part(
 
 
 @njit(**MATRIX_JIT_OPTIONS)
-def deltas_product(
-    deltas, outputs_at, params, weights, inputs_at, rows, fan_in, fan_out, threads, spare
-):
+def deltas_product(deltas, outputs_at, params, weights, inputs_at, rows, fan_in, fan_out, spare):
     """The deltas a layer passes down, ``delta @ W.T``, for a batch of ``rows``, into the
-    block at ``inputs_at`` of ``deltas``; split by examples. The loops, and BLAS where the
+    block at ``inputs_at`` of ``deltas``; cut by examples. The loops, and BLAS where the
     sums are short, read the weights transposed, written into ``spare``
     (``fan_in * fan_out``) first."""
     if uses_loops(fan_out, fan_in) or fan_out < SHORT_SUMS:
         transpose_rows(params, weights, fan_out, spare, np.uint64(0), fan_in, _ZERO, fan_out)
-    chunks = pieces(threads, rows, fan_out, fan_in)
-    for index in prange(chunks):
+    chunks = pieces(rows, fan_out, fan_in)
+    for index in range(chunks):
         first, stop = chunk(rows, chunks, index)
         deltas_part(
             deltas, outputs_at, params, weights, inputs_at, fan_in, fan_out, spare, first, stop
         )  # fmt: skip
-
-
-def threaded_twin(function, name, namespace=None, **options):
-    """A copy of the njit ``function`` compiled under ``name`` (its own entry in Numba's
-    on-disk cache) with ``options`` (``parallel=True``), its globals ``namespace`` if given
-    (a dict: its module's globals with some replaced)."""
-    python = function.py_func
-    twin = types.FunctionType(
-        python.__code__,
-        python.__globals__ if namespace is None else namespace,
-        name,
-        python.__defaults__,
-        python.__closure__,
-    )
-    twin.__qualname__ = name
-    twin.__doc__ = python.__doc__
-    return njit(**{**MATRIX_JIT_OPTIONS, **options})(twin)

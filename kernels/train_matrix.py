@@ -92,7 +92,6 @@ def backward_batch(
     gradient,
     settings,
     spare,
-    threads,
     step,
 ):
     """Backpropagate the output deltas of a batch of ``rows`` (already in ``deltas``, after
@@ -100,8 +99,7 @@ def backward_batch(
     through every layer: the batch's summed gradient into ``gradient``,
     each hidden layer's deltas into its block of ``deltas`` (clipped with
     ``settings[CLIP_VALUE]``, through dropout's masks and batch normalization). The layer
-    products run on ``threads`` threads, with ``spare`` as their scratch
-    (``kernels.blocked``).
+    products take ``spare`` as their scratch (``kernels.blocked``).
 
     With a ``step`` other than 0 (plain SGD: ``-rate / divisor``) and more than
     ``blocked.LOOP_MAX_DEPTH`` rows, each layer's weights take their step inside the gradient
@@ -116,8 +114,6 @@ def backward_batch(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     zero = params.dtype.type(0.0)
-    # uses_loops by its own name: the threaded twin's ``blocked`` (kernels.threaded) has
-    # only the products.
     folded = step != zero and not uses_loops(rows, np.uint64(0))
     for layer in range(last, -1, -1):
         fan_in = layout[layer, codes.FAN_IN]
@@ -169,7 +165,6 @@ def backward_batch(
                 rows,
                 fan_in,
                 fan_out,
-                threads,
                 spare,
             )
             code_below = layout[layer - 1, codes.ACTIVATION]
@@ -196,7 +191,6 @@ def backward_batch(
             rows,
             fan_in,
             fan_out,
-            threads,
             step if folded else zero,
         )
     return folded
@@ -251,7 +245,6 @@ def score_validation_by_batch(
             settings,
             False,
             rng_state,
-            options[codes.THREADS],
         )
         for i in range(n_rows):
             at = output_block + np.uint64(i) * n_outputs
@@ -291,7 +284,6 @@ def forward_batch(
     settings,
     training,
     rng_state,
-    threads,
 ):
     """The forward pass of rows ``order[start:start + rows]`` of ``X``, every layer's outputs
     into its block of ``acts``; ``blocks`` is ``(acts, raw, masks, norms, deviations)``.
@@ -307,7 +299,7 @@ def forward_batch(
       ``masks`` the factors.
 
     Otherwise (``predict``'s pass) normalization uses the running statistics and nothing is
-    dropped. Each layer's product runs on ``threads`` threads (``kernels.blocked``).
+    dropped. Each layer's product is ``kernels.blocked``'s.
 
     Returns where the first layer's inputs are, an array and an offset in it (the data's
     own rows, or the block of ``acts`` they were gathered into), for ``backward_batch``.
@@ -360,7 +352,6 @@ def forward_batch(
             rows,
             fan_in,
             fan_out,
-            threads,
         )
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]

@@ -1,22 +1,22 @@
-"""The ``threads`` setting: the matrix kernel's layer products split over threads.
+"""The ``threads`` setting: the BLAS threads of the matrix kernel's layer products.
 
 Every count trains to the reference's result (1e-9 in float64), a count gives the same
-result run after run, and a bad count is refused, naming the setting, before any kernel
-runs. The threaded kernel compiles once for the whole module (tens of seconds cold), so
-the draws share it: float64, one network layout type.
+result run after run, BLAS runs on that many threads during the kernel's calls and as
+before after, and a bad count is refused, naming the setting, before any kernel runs.
 """
 
 import numpy as np
 import pytest
+import threadpoolctl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cli import fastbp_command
 from test_features import assert_matches_reference, feature_configurations, train_both
 
-from fastbp import Network, Trainer
+from fastbp import Network, Trainer, _kernels
+from fastbp.kernels import batches
 
-# Counts above the cores are allowed: the work is cut into ``threads`` chunks all the same,
-# which run on at most Numba's thread count at once.
+# Counts above the cores are allowed: BLAS runs at most its own pool's threads.
 THREAD_COUNTS = st.sampled_from([2, 3, 5])
 
 
@@ -86,3 +86,35 @@ def test_threads_are_recorded_with_the_fit():
     net = Network([2, 3, 1], seed=1)
     Trainer(net, batch_size=2, threads=2).fit(np.zeros((4, 2)), np.zeros(4))
     assert net.metadata["fits"][-1]["threads"] == 2
+
+
+def _blas_threads():
+    """The thread count of each loaded BLAS library."""
+    return {
+        pool["filepath"]: pool["num_threads"]
+        for pool in threadpoolctl.threadpool_info()
+        if pool["user_api"] == "blas"
+    }
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_kernel_runs_blas_on_the_fits_threads_and_restores_them_after(monkeypatch, threads):
+    seen = []
+    compiled = batches.kernel_for_fit
+
+    def spying(*fit):
+        kernel = compiled(*fit)
+
+        def run(*arguments):
+            seen.append(_blas_threads())
+            return kernel(*arguments)
+
+        return run
+
+    monkeypatch.setattr(batches, "kernel_for_fit", spying)
+    _kernels._blas_controller()  # SciPy's BLAS loaded, as a first matrix fit would
+    with threadpoolctl.threadpool_limits(3, user_api="blas"):
+        before = _blas_threads()
+        wide_fit(threads)
+        assert _blas_threads() == before
+    assert seen and all(set(counts.values()) == {threads} for counts in seen)
