@@ -78,7 +78,7 @@ fitting = time.perf_counter()
 trainer.fit(X, Y, epochs=1)""",
     ),
     "F6": (
-        "784-256-10 relu, Adam, batch 64, threads=2 (the threaded matrix kernel)",
+        "784-256-10 relu, Adam, batch 64, threads=2 (BLAS on two threads)",
         """X, Y = rng.random((640, 784)), rng.random((640, 10))
 net = Network([784, 256, 10], activations=["relu", "identity"], seed=0)
 trainer = Trainer(net, learning_rate=1e-3, batch_size=64, optimizer=Adam(), threads=2)
