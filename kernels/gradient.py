@@ -79,7 +79,6 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             settings,
             False,
             no_draws,
-            1,
         )
         for i in range(n_rows):
             at = output_block + np.uint64(i) * n_outputs
@@ -104,7 +103,6 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             block_gradient,
             settings,
             spare,
-            1,
             params.dtype.type(0.0),
         )
         for p in range(n_params):

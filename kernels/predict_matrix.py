@@ -44,7 +44,6 @@ def predict_matrix(params, layout, X, statistics, settings, block_rows, acts, ou
             settings,
             False,
             no_draws,
-            1,
         )
         for i in range(rows):
             at = output_block + np.uint64(i) * n_outputs
