@@ -28,7 +28,6 @@ spare = scratch[5 * size + width + n_params :]  # the layer products' (kernels.b
 blocks = Blocks(acts, raw, masks, norms, deviations)
 output_block = block * layout[last, codes.OUTPUT_OFFSET]
 statistics = state.statistics
-validation_order = np.arange(validation.X.shape[0])
 # Plain SGD takes the weights' step inside the gradient products (backward_batch).
 folds = (
     options[codes.OPTIMIZER] == codes.SGD
@@ -39,7 +38,7 @@ folds = (
 _FORWARD = """\
 inputs, inputs_at = forward_batch(
     params, layout, X, order, start, np.uint64(n_rows), block, blocks, statistics, settings,
-    True, rng_state,
+    np.bool_(True), rng_state,
 )"""
 
 _BACKWARD = """\
@@ -118,7 +117,8 @@ class Batches:
         )
 
     def setup_lines(self, fit):
-        return _SETUP.splitlines()
+        scored_in_order = ["validation_order = np.arange(validation.X.shape[0])"]
+        return [*_SETUP.splitlines(), *(scored_in_order if fit.validation else [])]
 
     def batch_forward_lines(self, fit):
         return _FORWARD.splitlines()

@@ -9,7 +9,10 @@ summing its outputs over the whole depth, so a thread count gives the same resul
 after run, and counts differ by the rounding of BLAS's blocks.
 
 The three products are not inlined: each one's BLAS calls and loops compile once, not once
-per call site.
+per call site; nor are the loops (``product_rows``), which all three call with the same
+types, so they compile once for the three (with the forward and backward passes compiled
+apart too, the matrix path's cold first fit, 784-256-10 with Adam, took 16.7 s against 20.1).
+A call per product costs nothing beside a product's work.
 
 The gradient product calls BLAS through ``gemm_rows``, which passes transposes as flags and
 takes ``alpha`` and ``beta``: ``inputs.T`` is read in place, and plain SGD's step is folded
@@ -170,7 +173,7 @@ def chunk(n, chunks, index):
     return first, stop
 
 
-@njit(**MATRIX_HELPER_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def product_rows(
     left, left_at, row_stride, step, right, right_at, out, out_at, first, stop, depth, width
 ):

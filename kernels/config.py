@@ -39,6 +39,9 @@ HELPER_OPTIONS = {**JIT_OPTIONS, "inline": "always"}
 # about 70 ns) a call per epoch would cost more than it saves, and kernels.inlined gives
 # those kernels the same helpers inlined.
 EPOCH_HELPER_OPTIONS = JIT_OPTIONS
+# The generic kernels' per-example helpers (kernels.called): compiled apart too, as an example
+# there is a whole network's passes, beside which a call costs nothing.
+EXAMPLE_HELPER_OPTIONS = JIT_OPTIONS
 # Compiled apart, so that its own flags hold (an inlined function takes its caller's).
 NORM_HELPER_OPTIONS = {**JIT_OPTIONS, "fastmath": set(NORM_FASTMATH)}
 MATRIX_HELPER_OPTIONS = {**MATRIX_JIT_OPTIONS, "inline": "always"}

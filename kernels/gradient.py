@@ -77,7 +77,7 @@ def loss_and_gradient(params, layout, data, settings, options, scratch, gradient
             blocks,
             no_statistics,
             settings,
-            False,
+            np.bool_(False),
             no_draws,
         )
         for i in range(n_rows):

@@ -84,6 +84,7 @@ class Loops:
     """The layer routines that read the layout at run time: one kernel per ``Fit``."""
 
     imports = "from fastbp.kernels.updates import squared_norm"
+    example_helpers = skeleton.CALLED_EXAMPLE_HELPERS
 
     description = "loops over any layout"
     out_code = "out_code"  # read from the layout at run time
@@ -92,10 +93,10 @@ class Loops:
 
     def compiled(self, fit):
         """Guard every feature that costs nothing outside the update of each weight; in
-        batches that update is ``apply_update``'s, whatever the optimizer."""
-        fit = fit._replace(
-            clip_value=True, weighted=True, validation=True, ends_epochs=True, ordered=True
-        )
+        batches that update is ``apply_update``'s, whatever the optimizer. Validation is
+        written out only for a fit that validates: scoring it is 2 of a 10 s cold first
+        fit to compile."""
+        fit = fit._replace(clip_value=True, weighted=True, ends_epochs=True, ordered=True)
         if fit.fused or _clips_per_example(fit):
             return fit
         return fit._replace(optimizer=-1, l2=False, l2_biases=False, l2_divided=False)

@@ -42,7 +42,7 @@ def predict_matrix(params, layout, X, statistics, settings, block_rows, acts, ou
             blocks,
             statistics,
             settings,
-            False,
+            np.bool_(False),
             no_draws,
         )
         for i in range(rows):

@@ -123,14 +123,8 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS, MATRIX_JIT_OPTIONS
-from fastbp.kernels.layers import (
-    WIDE,
-    derivative,
-    drop_out,
-    forward_layers,
-    output_delta,
-    score_example,
-)
+from fastbp.kernels.layers import WIDE, derivative
+{example_helpers}
 {epoch_helpers}
 {imports}
 
@@ -194,6 +188,12 @@ from fastbp.kernels.epochs import end_epoch, learning_rate
 from fastbp.kernels.layers import check_epoch, record_epoch, score_validation_by_example
 from fastbp.kernels.shuffle import shuffle_in_place
 from fastbp.kernels.updates import apply_update, l2_penalty"""
+# The helpers called for every example: inlined (kernels.layers), or compiled apart
+# (kernels.called) where an example's work dwarfs a call.
+EXAMPLE_HELPERS = (
+    "from fastbp.kernels.layers import drop_out, forward_layers, output_delta, score_example"
+)
+CALLED_EXAMPLE_HELPERS = EXAMPLE_HELPERS.replace("kernels.layers", "kernels.called")
 INLINED_EPOCH_HELPERS = """\
 from fastbp.kernels.inlined import (
     apply_update,
@@ -348,6 +348,7 @@ def kernel_source(routines, fit):
     record = _RECORD.format(lanes="_lanes" if lanes else "").splitlines()
     return _TEMPLATE.format(
         description=f"{routines.description} for {fit}",
+        example_helpers=getattr(routines, "example_helpers", EXAMPLE_HELPERS),
         epoch_helpers=getattr(routines, "epoch_helpers", EPOCH_HELPERS),
         imports=getattr(routines, "imports", "") + "\n",
         jit_options=getattr(routines, "jit_options", "JIT_OPTIONS"),

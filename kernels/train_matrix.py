@@ -20,6 +20,12 @@ The scratch holds five blocks of ``batch_size * width`` (the ``Blocks``), then t
 
 ``np.dot`` inside ``@njit`` calls the BLAS that SciPy ships. Every delta of a batch is
 computed before its one update, from the weights from before the update.
+
+``forward_batch`` and ``backward_batch`` are compiled apart, once per signature, not inlined
+into each kernel, validation scoring, ``predict`` and the gradient that call them: a call a
+batch costs nothing beside a batch's work, and each is typed and optimized once. Their
+callers pass ``training`` as ``np.bool_``: a literal ``True`` or ``False`` would compile a
+specialization of its own for each.
 """
 
 from collections import namedtuple
@@ -29,7 +35,7 @@ from numba import njit
 
 from fastbp.kernels import blocked, codes
 from fastbp.kernels.blocked import uses_loops
-from fastbp.kernels.config import MATRIX_HELPER_OPTIONS, MATRIX_JIT_OPTIONS
+from fastbp.kernels.config import MATRIX_JIT_OPTIONS
 from fastbp.kernels.layers import (
     activation,
     derivative,
@@ -79,7 +85,7 @@ def scratch_size(width, n_params, batch_size):
     return 5 * batch_size * width + width + n_params + max(batch_size * width, n_params)
 
 
-@njit(**MATRIX_HELPER_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def backward_batch(
     params,
     layout,
@@ -243,7 +249,7 @@ def score_validation_by_batch(
             blocks,
             statistics,
             settings,
-            False,
+            np.bool_(False),
             rng_state,
         )
         for i in range(n_rows):
@@ -270,7 +276,7 @@ def score_validation_by_batch(
     )
 
 
-@njit(**MATRIX_HELPER_OPTIONS)
+@njit(**MATRIX_JIT_OPTIONS)
 def forward_batch(
     params,
     layout,
