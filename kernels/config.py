@@ -28,8 +28,10 @@ NORM_FASTMATH = frozenset({"reassoc"})
 JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": set(FASTMATH), "error_model": "numpy"}
 MATRIX_JIT_OPTIONS = {**JIT_OPTIONS, "fastmath": set(MATRIX_FASTMATH)}
 
-# Helpers called once per example are inlined by Numba itself, not left to LLVM: this took
-# the forward pass of the 3-4-1 net from 108 to 80 ns. What removed the rest of the reference
+# Helpers called once per example are inlined by Numba itself, not left to LLVM, in the
+# kernels whose examples take tens of nanoseconds (unrolled, ensembles): this took the forward
+# pass of the 3-4-1 net from 108 to 80 ns. The generic kernels call twins compiled apart
+# (EXAMPLE_HELPER_OPTIONS below). What removed the rest of the reference
 # counting was keeping array-handling helpers one call deep (see kernels/layers.py).
 HELPER_OPTIONS = {**JIT_OPTIONS, "inline": "always"}
 # Helpers called once per epoch or per batch are compiled apart instead, each once per
