@@ -16,11 +16,8 @@ from fastbp.kernels import layers
 from fastbp.kernels.config import EXAMPLE_HELPER_OPTIONS
 
 
-def _called(helper):
-    return njit(**EXAMPLE_HELPER_OPTIONS)(helper.py_func)
-
-
-drop_out = _called(layers.drop_out)
-forward_layers = _called(layers.forward_layers)
-output_delta = _called(layers.output_delta)
-score_example = _called(layers.score_example)
+# The same Python functions as kernels.layers', compiled under the options of their own.
+drop_out = njit(**EXAMPLE_HELPER_OPTIONS)(layers.drop_out.py_func)
+forward_layers = njit(**EXAMPLE_HELPER_OPTIONS)(layers.forward_layers.py_func)
+output_delta = njit(**EXAMPLE_HELPER_OPTIONS)(layers.output_delta.py_func)
+score_example = njit(**EXAMPLE_HELPER_OPTIONS)(layers.score_example.py_func)
