@@ -15,7 +15,6 @@ from numba import njit
 from fastbp.kernels import layers
 from fastbp.kernels.config import EXAMPLE_HELPER_OPTIONS
 
-
 # The same Python functions as kernels.layers', compiled under the options of their own.
 drop_out = njit(**EXAMPLE_HELPER_OPTIONS)(layers.drop_out.py_func)
 forward_layers = njit(**EXAMPLE_HELPER_OPTIONS)(layers.forward_layers.py_func)
