@@ -109,43 +109,22 @@ class TimeW3Features:
 
 
 class TimeThreads:
-    """W4 at 1 and 2 threads: Numba's thread count (``numba.set_num_threads``, within the
-    NUMBA_NUM_THREADS the process started with) and the BLAS pools' (threadpoolctl) set alike.
-    """
+    """W4 at 1 and 2 threads (``Trainer(threads=...)``: the matrix kernel's BLAS threads)."""
 
     params = (["float64", "float32"], [1, 2])
     param_names = ["dtype", "threads"]
     timeout = 300
 
     def setup(self, dtype, threads):
-        import numba
-
-        if threads > numba.config.NUMBA_NUM_THREADS:
+        if threads > os.cpu_count():
             raise NotImplementedError("fewer cores than threads")  # asv skips the parameters
         self.workload = WORKLOADS["W4"].with_dtype(DTYPES[dtype])
-        self.limits = _thread_limits(threads)
-        numba.set_num_threads(threads)
         self.fit_fastbp = prepare_fastbp(self.workload, threads)
-
-    def teardown(self, dtype, threads):
-        import numba
-
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        if self.limits is not None:
-            self.limits.restore_original_limits()
 
     def track_fastbp_ns_per_example(self, dtype, threads):
         return _ns_per_example(self.fit_fastbp, self.workload.n_examples)
 
     track_fastbp_ns_per_example.unit = "ns/example"
-
-
-def _thread_limits(threads):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn brings it; without it BLAS keeps one thread
-        return None
-    return threadpool_limits(threads)
 
 
 class MemoryW4:
