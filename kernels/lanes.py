@@ -37,12 +37,12 @@ LANE_L2 = codes.SETTINGS_SIZE + LANES
 BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 
 # What this path runs beyond plain SGD: the generic path's per-example features less those
-# that need a whole network's state per step or per epoch (Adam's bias correction is per
-# lane rate; schedules, early stopping and validation end epochs per network), or that only
-# scikit-learn's estimators use.
+# that need a whole network's state per step or per epoch (schedules, early stopping and
+# validation end epochs per network), or that only scikit-learn's estimators use. Adam's
+# bias-corrected step size is each lane's own, from its rate (``Lanes.prologue_lines``).
 # The exp output and Poisson loss would run (the layer and scoring code is shared) but no
 # test holds an ensemble's Poisson fit to single fits yet, so they are refused too.
-RUNS = frozenset({"momentum", "nesterov", "l2", "clip_value", "sample_weight"}) & loops.RUNS
+RUNS = frozenset({"momentum", "nesterov", "adam", "l2", "clip_value", "sample_weight"}) & loops.RUNS
 
 
 def scratch_rows(width, n_params):
@@ -71,6 +71,7 @@ outputs = np.empty(lanes * n_outputs, params.dtype)
 output_deltas = np.empty(lanes * n_outputs, params.dtype)
 lane_targets = np.empty((lanes, n_outputs), params.dtype)
 lane_weights = np.empty(lanes, params.dtype)
+step_sizes = np.empty(lanes, params.dtype)  # Adam's, each lane's from its own rate
 rates = settings[{LANE_RATES} : {LANE_RATES} + lanes]
 l2s = settings[{LANE_L2} : {LANE_L2} + lanes]
 bias_l2s = l2s if options[codes.L2_BIASES] != 0 else l2s * zero
@@ -90,6 +91,15 @@ batch_weight = np.zeros(lanes, params.dtype)"""
 # The lane's own settings, bound to the names ``kernels.steps.Step`` writes.
 _BIND = ["rate = rates[m]", "step = -rate", "l2 = l2s[m]"]
 _BIND_BIAS = ["rate = rates[m]", "step = -rate", "l2 = bias_l2s[m]"]
+
+
+def _bind(step, lines):
+    """The lane's settings ``lines`` (``_BIND`` or ``_BIND_BIAS``) and, for Adam, its step
+    size (``Lanes.prologue_lines`` sets one per lane)."""
+    if step is None or step.optimizer != codes.ADAM:
+        return list(lines)
+    return [*lines, "step_size = step_sizes[m]"]
+
 
 # Each lane's example gathered first, so that the loops over the lanes after it read their
 # arrays in order (LLVM vectorizes none that reads through an index).
@@ -250,7 +260,7 @@ class Lanes:
                 return [f"gradient[{at}, m] += {value}"]
             state = f"optimizer_state[{at}, m]"
             second = f"optimizer_state[n_params + {at}, m]"
-            return [*bind, *step.lines(f"params[{at}, m]", value, True, state, second)]
+            return [*_bind(step, bind), *step.lines(f"params[{at}, m]", value, True, state, second)]
 
         return _BACKWARD.format(
             hidden=skeleton._block(16, loops.hidden_lines(fit, "deltas[inputs + k, m]", ", m")),
@@ -267,16 +277,35 @@ class Lanes:
             "        gradient[p, m] = zero",
         ]
 
+    def prologue_lines(self, step):
+        """``Step.prologue`` for the lanes: the update count advanced once for the block
+        (every lane steps together), and each lane's bias-corrected step size from its own
+        rate, in ``Step.prologue``'s order of operations (the powers, shared, computed once)."""
+        if step.optimizer != codes.ADAM:
+            return step.prologue()
+        return [
+            "counters[codes.STEP_COUNT] += 1.0",
+            "t = counters[codes.STEP_COUNT]",
+            "second_correction = np.sqrt(1.0 - np.float64(beta_2) ** t)",
+            "first_correction = 1.0 - np.float64(beta_1) ** t",
+            "for m in range(lanes):",
+            "    corrected = np.float64(rates[m]) * second_correction",
+            "    step_sizes[m] = params.dtype.type(corrected / first_correction)",
+        ]
+
     def apply_lines(self, fit, step):
         def update(bind):
             state, second = "optimizer_state[p, m]", "optimizer_state[n_params + p, m]"
             lines = step.lines("params[p, m]", "gradient[p, m]", True, state, second)
-            return [*bind, *lines]
+            return [*_bind(step, bind), *lines]
 
-        return _APPLY.format(
-            weight_step=skeleton._block(12, update(_BIND)),
-            bias_step=skeleton._block(16, update(_BIND_BIAS)),
-        ).splitlines()
+        return [
+            *self.prologue_lines(step),
+            *_APPLY.format(
+                weight_step=skeleton._block(12, update(_BIND)),
+                bias_step=skeleton._block(16, update(_BIND_BIAS)),
+            ).splitlines(),
+        ]
 
     def apply_counts_steps(self, fit, step):
         return step.counts_steps
@@ -438,7 +467,7 @@ class UnrolledLanes(Lanes):
             )
             return step.lines(f"params[{index}, m]", value, index in decayed, state, second)
 
-        lines = [*_BIND]
+        lines = _bind(step, _BIND)
         for l, row in enumerate(rows[:-1], start=1):
             out = row[codes.OUTPUT_OFFSET]
             lines += [f"a{l}_{j} = acts[{out + j}, m]" for j in range(row[codes.FAN_OUT])]
@@ -457,11 +486,12 @@ class UnrolledLanes(Lanes):
 
     def apply_lines(self, fit, step):
         decayed = self.single._decayed(fit)
-        lines = [*_BIND]
+        lines = _bind(step, _BIND)
         for i in self.single.parameters:
             state, second = f"optimizer_state[{i}, m]", f"optimizer_state[n_params + {i}, m]"
             lines += step.lines(f"params[{i}, m]", f"gradient[{i}, m]", i in decayed, state, second)
-        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+        loop = ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+        return [*self.prologue_lines(step), *loop]
 
 
 _FLAT = {"params": "params", "acts": "acts", "optimizer_state": "state", "gradient": "gradient"}

@@ -394,9 +394,19 @@ def _example_lines(fit, routines, step):
     return [
         *routines.forward_lines(fit),
         *_per_lane(routines, scoring, ["example = examples[m]", "lane_start = m * n_outputs"]),
-        *(step.prologue() if step is not None else []),
+        *_prologue(routines, step),
         *routines.backward_lines(fit, step),
     ]
+
+
+def _prologue(routines, step):
+    """The lines before an example's steps (Adam's step size): ``step.prologue()``, or an
+    ensemble's routines' own, whose lanes each have their own rate (``prologue_lines``)."""
+    if step is None:
+        return []
+    if hasattr(routines, "prologue_lines"):
+        return routines.prologue_lines(step)
+    return step.prologue()
 
 
 def _by_batch_loop(fit, routines, step):

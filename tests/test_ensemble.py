@@ -3,11 +3,12 @@ trained alone by ``Trainer.fit`` with that member's settings.
 
 The ensemble's kernel is one per training feature set and dtype, whatever the layout, so the
 draws below vary architectures, per-member learning rates, L2, seeds and sample weights freely
-while compiling few kernels: per-example SGD with L2, batches with momentum (and their
-single-network twins). The arithmetic of every lane is the generic kernel's, so members are
-compared bit for bit (``==``, which also takes -0.0 for 0.0). The single fits of unweighted
-members are given weights of 1, which round as none do (a product by 1 is exact), so that
-they share the weighted fits' kernel: the ensemble's kernel tallies every loss so.
+while compiling few kernels: per-example SGD with L2, Adam per example and in batches, batches
+with momentum (and their single-network twins). The arithmetic of every lane is the generic
+kernel's, so members are compared bit for bit (``==``, which also takes -0.0 for 0.0). The
+single fits of unweighted members are given weights of 1, which round as none do (a product
+by 1 is exact), so that they share the weighted fits' kernel: the ensemble's kernel tallies
+every loss so.
 """
 
 import warnings
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 import fastbp
 from fastbp import DivergenceError, Ensemble, MemberDivergenceWarning, Network, Trainer
-from fastbp.optimizers import SGD
+from fastbp.optimizers import SGD, Adam
 
 RNG = np.random.default_rng(21)
 X = RNG.uniform(-1, 1, (9, 3))
@@ -105,12 +106,7 @@ def test_per_example_members_equal_single_fits(
         )
     )
     nets = members(architecture, n_members)
-    weights = None
-    if weighting == "shared":
-        weights = RNG.integers(0, 3, X.shape[0]).astype(float) + 0.5
-    elif weighting == "per member":
-        weights = RNG.poisson(1.0, (n_members, X.shape[0])).astype(float)  # bootstrap counts
-        weights[:, 0] += 1  # none empty
+    weights = draw_weights(weighting, n_members)
     settings = {
         "learning_rate": rates,
         "l2": l2s,
@@ -121,25 +117,82 @@ def test_per_example_members_equal_single_fits(
         "clip_value": clip_value,
     }
     ensemble = Ensemble(nets)
-    trainer = Trainer(ensemble, **settings)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MemberDivergenceWarning)
-        try:
-            history = trainer.fit(
-                X,
-                targets(architecture),
-                epochs=12,
-                metrics=["mae", "accuracy"],
-                sample_weight=weights,
-            )
-        except DivergenceError as error:
-            history = error.history
+    history = together(ensemble, targets(architecture), 12, settings, weights)
     assert history["loss"].shape[1] == n_members
     assert_members_alone(nets, ensemble, history, 12, settings, weights)
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_batches_with_momentum_equal_single_fits(reduction):
+def together(ensemble, y, epochs, settings, weights=None, fit_options=None):
+    """``ensemble`` trained by one ``Trainer.fit``: its history, also when members (or all
+    of them) diverged."""
+    trainer = Trainer(ensemble, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MemberDivergenceWarning)
+        try:
+            return trainer.fit(
+                X,
+                y,
+                epochs=epochs,
+                metrics=["mae", "accuracy"],
+                sample_weight=weights,
+                **(fit_options or {}),
+            )
+        except DivergenceError as error:
+            return error.history
+
+
+def draw_weights(weighting, n_members):
+    """Sample weights for ``weighting``: none, one row for all, or bootstrap counts."""
+    if weighting == "shared":
+        return RNG.integers(0, 3, X.shape[0]).astype(float) + 0.5
+    if weighting == "per member":
+        weights = RNG.poisson(1.0, (n_members, X.shape[0])).astype(float)
+        weights[:, 0] += 1  # none empty
+        return weights
+    return None
+
+
+@settings(deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    architecture=st.sampled_from(ARCHITECTURES),
+    n_members=st.integers(1, 11),
+    data=st.data(),
+    batch_size=st.sampled_from([1, 4]),
+    shuffle=st.booleans(),
+    adam=st.sampled_from([Adam(), Adam(beta_1=0.5, beta_2=0.9, epsilon=1e-6)]),
+    weighting=st.sampled_from(["none", "shared", "per member"]),
+)
+def test_adam_members_equal_single_fits(
+    architecture, n_members, data, batch_size, shuffle, adam, weighting
+):
+    # Each member's step size is bias-corrected from its own learning rate. (L2 on the biases
+    # is the first test's: the same lines of Step, and two more kernels to compile here.)
+    per_member = st.lists(
+        st.sampled_from([0.001, 0.02, 0.1]), min_size=n_members, max_size=n_members
+    )
+    rates = data.draw(st.one_of(st.sampled_from([0.01, 0.05]), per_member))
+    l2s = data.draw(st.lists(st.sampled_from([0.0, 0.01]), min_size=n_members, max_size=n_members))
+    seeds = data.draw(st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members))
+    nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
+    weights = draw_weights(weighting, n_members)
+    settings = {
+        "learning_rate": rates,
+        "l2": l2s,
+        "seed": seeds,
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "optimizer": adam,
+    }
+    ensemble = Ensemble(nets)
+    history = together(ensemble, targets(architecture), 8, settings, weights)
+    assert_members_alone(nets, ensemble, history, 8, settings, weights)
+
+
+@pytest.mark.parametrize(
+    ("reduction", "optimizer"),
+    [("mean", SGD(momentum=0.8)), ("sum", SGD(momentum=0.8)), ("mean", Adam())],
+)
+def test_batches_with_momentum_or_adam_equal_single_fits(reduction, optimizer):
     architecture = ARCHITECTURES[2]
     nets = members(architecture, 10, seed=5)
     settings = {
@@ -148,13 +201,13 @@ def test_batches_with_momentum_equal_single_fits(reduction):
         "seed": list(range(10)),
         "batch_size": 4,
         "reduction": reduction,
-        "optimizer": SGD(momentum=0.8),
+        "optimizer": optimizer,
     }
     ensemble = Ensemble(nets)
     trainer = Trainer(ensemble, **settings)
     first = trainer.fit(X, targets(architecture), epochs=5, metrics=["mae", "accuracy"])
     history = trainer.fit(X, targets(architecture), epochs=5, metrics=["mae", "accuracy"])
-    # Two fits continue as one (the shuffles and momenta carry over).
+    # Two fits continue as one (the shuffles, momenta, moments and update count carry over).
     joined = {name: np.vstack([first[name], history[name]]) for name in history}
     assert_members_alone(nets, ensemble, joined, 10, settings)
 
@@ -263,7 +316,8 @@ def test_bad_input_is_refused_before_anything_runs():
     with pytest.raises(ValueError, match="sample_weight is 0 for every sample of member 1"):
         trainer.fit(X, y, sample_weight=np.eye(3, X.shape[0]) * [[1], [0], [1]])
     for refused, fit_options, named in (
-        ({"optimizer": "adam"}, {}, "adam"),
+        ({"optimizer": "rprop", "batch_size": None}, {}, "rprop"),
+        ({"clip_norm": 1.0}, {}, "clip_norm"),
         ({"dropout": 0.2}, {}, "dropout"),
         ({"schedule": "invscaling"}, {}, "schedule"),
         ({}, {"validation_data": (X, y)}, "validation"),
@@ -271,7 +325,7 @@ def test_bad_input_is_refused_before_anything_runs():
         ({"kernel": "matrix"}, {}, "kernel"),
     ):
         with pytest.raises(ValueError, match=named):
-            Trainer(ensemble, batch_size=1, **refused).fit(X, y, **fit_options)
+            Trainer(ensemble, **{"batch_size": 1, **refused}).fit(X, y, **fit_options)
     np.testing.assert_array_equal(ensemble.params, before)
     assert ensemble.metadata["fits"] == []
 
