@@ -37,7 +37,6 @@ _REFUSED_ARGUMENTS = {
     "validation_data": "validation",
     "validation_fraction": "validation",
     "patience": "patience (early stopping)",
-    "order": "order",
 }
 
 # What ``_chunks.run`` reads of the state: the flag that ends a fit early.
@@ -135,6 +134,7 @@ class _EnsembleRun:
         else:
             lane_weights = _lanes_of(np.ascontiguousarray(weights, dtype), n_blocks)
         self.data = Data(plan["X"], plan["Y"], lane_weights)
+        self.chunk_data = self.data  # with a given order, the chunk's rows of it
         self.validation = Validation(
             np.empty((0, ensemble.n_inputs), dtype), np.empty((0, ensemble.n_outputs), dtype)
         )
@@ -219,8 +219,12 @@ class _EnsembleRun:
         history = rows.reshape(rows.shape[0], self.n_blocks, LANES, codes.METRIC_COLUMNS)
         before = [array.copy() for array in self.state]
         self.state.diverged[:] = -1
+        start = self.done
+        order = self.plan["order"]
+        if order is not None:  # the chunk's rows of it, its epochs from ``start``
+            self.chunk_data = self.data._replace(order=order[start : start + rows.shape[0]])
         self._call(history)
-        start, self.done = self.done, self.done + rows.shape[0]
+        self.done = start + rows.shape[0]
         for member, (_, lane_state) in self.dead.items():
             self._put_lane(member, lane_state)
             history[:, member // LANES, member % LANES] = np.nan
@@ -242,7 +246,7 @@ class _EnsembleRun:
         arguments = (
             self.state,
             self.layout,
-            self.data,
+            self.chunk_data,
             self.validation,
             self.settings,
             self.plan["options"],
@@ -287,7 +291,7 @@ class _EnsembleRun:
         # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
         # the kernel they compiled rather than compile another.
         rows = np.zeros((epochs, 2, LANES, codes.METRIC_COLUMNS))[:, 0]
-        data = self.data._replace(sample_weight=self.data.sample_weight[block])
+        data = self.chunk_data._replace(sample_weight=self.data.sample_weight[block])
         self.block_kernel(
             state,
             self.layout,

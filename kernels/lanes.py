@@ -42,7 +42,10 @@ BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 # bias-corrected step size is each lane's own, from its rate (``Lanes.prologue_lines``).
 # The exp output and Poisson loss would run (the layer and scoring code is shared) but no
 # test holds an ensemble's Poisson fit to single fits yet, so they are refused too.
-RUNS = frozenset({"momentum", "nesterov", "adam", "l2", "clip_value", "sample_weight"}) & loops.RUNS
+RUNS = (
+    frozenset({"momentum", "nesterov", "adam", "l2", "clip_value", "sample_weight", "order"})
+    & loops.RUNS
+)
 
 
 def scratch_rows(width, n_params):
@@ -243,10 +246,10 @@ class Lanes:
     extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")
 
     def compiled(self, fit):
-        """Guard delta clipping and sample weights (one test per output delta), and tally
-        every fit's loss as a weighted one's (a weight of 1 changes no rounding), so that
-        fits with and without them share a kernel."""
-        return fit._replace(clip_value=True, weighted=True, tallies=True)
+        """Guard delta clipping and sample weights (one test per output delta) and a given
+        order (one per epoch), and tally every fit's loss as a weighted one's (a weight of 1
+        changes no rounding), so that fits with and without them share a kernel."""
+        return fit._replace(clip_value=True, weighted=True, tallies=True, ordered=True)
 
     def setup_lines(self, fit):
         return _SETUP.splitlines()

@@ -66,16 +66,17 @@ def member_settings(settings, k):
     }
 
 
-def assert_members_alone(nets, ensemble, history, epochs, settings, weights=None, data=(X, Y)):
+def assert_members_alone(
+    nets, ensemble, history, epochs, settings, weights=None, data=(X, Y), fit_options=None
+):
     inputs, outputs = data
     for k, network in enumerate(nets):
         if weights is None:
             weights = np.ones(inputs.shape[0])
-        fit_options = {"sample_weight": weights[k] if np.ndim(weights) == 2 else weights}
+        member_weights = weights[k] if np.ndim(weights) == 2 else weights
+        options = {**(fit_options or {}), "sample_weight": member_weights}
         y = outputs[:, : network.n_outputs]
-        params, single = alone(
-            network, inputs, y, epochs, fit_options, **member_settings(settings, k)
-        )
+        params, single = alone(network, inputs, y, epochs, options, **member_settings(settings, k))
         np.testing.assert_array_equal(ensemble.network(k).params, params, err_msg=f"member {k}")
         for name in ("loss", "mae", "accuracy"):
             np.testing.assert_array_equal(history[name][: single.epochs, k], single[name])
@@ -186,6 +187,45 @@ def test_adam_members_equal_single_fits(
     ensemble = Ensemble(nets)
     history = together(ensemble, targets(architecture), 8, settings, weights)
     assert_members_alone(nets, ensemble, history, 8, settings, weights)
+
+
+@settings(deadline=None, max_examples=6, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    architecture=st.sampled_from(ARCHITECTURES),
+    n_members=st.integers(1, 11),
+    data=st.data(),
+    batch_size=st.sampled_from([1, 4]),
+    shuffle=st.booleans(),
+    chunked=st.booleans(),
+    order_seed=st.integers(0, 2**32 - 1),
+)
+def test_a_given_order_members_equal_single_fits(
+    architecture, n_members, data, batch_size, shuffle, chunked, order_seed
+):
+    # Every member visits the caller's order, in place of its shuffle; in chunks of epochs
+    # (callbacks) each chunk takes its own rows of it. The kernels are the first test's and
+    # the batches test's: a given order is guarded, so fits with and without share them.
+    epochs = 7
+    rng = np.random.default_rng(order_seed)
+    order = np.array([rng.permutation(X.shape[0]) for _ in range(epochs)])
+    per_member = st.lists(st.sampled_from([0.05, 0.2]), min_size=n_members, max_size=n_members)
+    l2s = st.lists(st.sampled_from([0.0, 0.01]), min_size=n_members, max_size=n_members)
+    seeds = st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
+    settings = {
+        "learning_rate": data.draw(per_member),
+        "l2": data.draw(l2s),
+        "seed": data.draw(seeds),
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "optimizer": SGD() if batch_size == 1 else SGD(momentum=0.8),
+    }
+    nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
+    ensemble = Ensemble(nets)
+    fit_options = {"order": order}
+    if chunked:
+        fit_options.update(callbacks=[lambda epoch, history: False], callback_every=3)
+    history = together(ensemble, targets(architecture), epochs, settings, None, fit_options)
+    assert_members_alone(nets, ensemble, history, epochs, settings, fit_options={"order": order})
 
 
 @pytest.mark.parametrize(
