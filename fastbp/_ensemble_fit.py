@@ -28,6 +28,7 @@ from fastbp.history import History
 from fastbp.kernels import codes, lanes
 from fastbp.kernels.lanes import LANES
 from fastbp.kernels.state import Data, LaneState, Validation
+from fastbp.kernels.unrolled import RUNS as unrolled_runs
 from fastbp.kernels.unrolled import supports as unrolled_supports
 from fastbp.network import activation_width
 from fastbp.progress import ProgressBar
@@ -76,9 +77,17 @@ def ensemble_fit(trainer, X, y, epochs, metrics, progress, fit_options):
 def _unrolled(trainer, plan):
     """Whether the fit runs the lanes written out for its layout: forced by
     ``kernel="unrolled"``, or chosen for a tiny network on a fit long enough (all members'
-    example visits) to pay for compiling them, as a single network's fit chooses."""
+    example visits) to pay for compiling them, as a single network's fit chooses. The
+    written-out layers have no exp output (``kernels.unrolled.RUNS``): such fits run the
+    generic lanes, and ``kernel="unrolled"`` is refused for them, as for a single network."""
     ensemble = trainer.network
-    if trainer.kernel == "generic" or not unrolled_supports(ensemble.layout):
+    missing = [feature for feature in plan["features"] if feature not in unrolled_runs]
+    if trainer.kernel == "unrolled" and missing:
+        raise ValueError(
+            f"kernel 'unrolled' does not run this fit's features ({', '.join(missing)}); use "
+            "kernel='auto' or 'generic'"
+        )
+    if trainer.kernel == "generic" or missing or not unrolled_supports(ensemble.layout):
         return False
     visits = plan["X"].shape[0] * plan["epochs"] * len(ensemble)
     return trainer.kernel == "unrolled" or visits >= _kernels.UNROLL_MIN_EXAMPLES

@@ -40,10 +40,21 @@ BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 # that need a whole network's state per step or per epoch (schedules, early stopping and
 # validation end epochs per network), or that only scikit-learn's estimators use. Adam's
 # bias-corrected step size is each lane's own, from its rate (``Lanes.prologue_lines``).
-# The exp output and Poisson loss would run (the layer and scoring code is shared) but no
-# test holds an ensemble's Poisson fit to single fits yet, so they are refused too.
+# The exp output and Poisson loss run on the layer and scoring code single fits use.
 RUNS = (
-    frozenset({"momentum", "nesterov", "adam", "l2", "clip_value", "sample_weight", "order"})
+    frozenset(
+        {
+            "momentum",
+            "nesterov",
+            "adam",
+            "l2",
+            "clip_value",
+            "sample_weight",
+            "order",
+            "exp",
+            "poisson",
+        }
+    )
     & loops.RUNS
 )
 

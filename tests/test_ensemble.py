@@ -228,6 +228,45 @@ def test_a_given_order_members_equal_single_fits(
     assert_members_alone(nets, ensemble, history, epochs, settings, fit_options={"order": order})
 
 
+COUNTS = RNG.poisson(1.5, (X.shape[0], 2)).astype(float)
+
+
+@settings(deadline=None, max_examples=6, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    architecture=st.sampled_from(ARCHITECTURES),
+    n_members=st.integers(1, 11),
+    data=st.data(),
+    loss=st.sampled_from(["poisson", "squared_error"]),
+    batch_size=st.sampled_from([1, 4]),
+    weighting=st.sampled_from(["none", "per member"]),
+)
+def test_exp_output_members_equal_single_fits(
+    architecture, n_members, data, loss, batch_size, weighting
+):
+    # The architectures with an exp output, trained on counts by half the Poisson deviance
+    # (its canonical link) or by squared error; the kernels are the first test's and the
+    # batches test's, whose loss and output are read at run time.
+    sizes, activations, bias = architecture
+    architecture = (sizes, [*activations[:-1], "exp"], bias)
+    per_member = st.lists(st.sampled_from([0.01, 0.05]), min_size=n_members, max_size=n_members)
+    l2s = st.lists(st.sampled_from([0.0, 0.01]), min_size=n_members, max_size=n_members)
+    seeds = st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
+    settings = {
+        "learning_rate": data.draw(per_member),
+        "l2": data.draw(l2s),
+        "seed": data.draw(seeds),
+        "batch_size": batch_size,
+        "loss": loss,
+        "optimizer": SGD() if batch_size == 1 else SGD(momentum=0.8),
+    }
+    nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
+    weights = draw_weights(weighting, n_members)
+    y = COUNTS[:, : sizes[-1]]
+    ensemble = Ensemble(nets)
+    history = together(ensemble, y, 8, settings, weights)
+    assert_members_alone(nets, ensemble, history, 8, settings, weights, data=(X, COUNTS))
+
+
 @pytest.mark.parametrize(
     ("reduction", "optimizer"),
     [("mean", SGD(momentum=0.8)), ("sum", SGD(momentum=0.8)), ("mean", Adam())],
@@ -389,3 +428,33 @@ def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits():
     trainer = Trainer(ensemble, kernel="unrolled", **settings)
     history = trainer.fit(X, Y, epochs=15, metrics=["mae", "accuracy"], sample_weight=weights)
     assert_members_alone(nets, ensemble, history, 15, settings, weights)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_lanes_unrolled_with_adam_equal_single_fits(batch_size):
+    # The written-out lanes with Adam: each lane's step size, per example and in batches.
+    architecture = ([3, 4, 2], ["tanh", "sigmoid"], True)
+    n_members = 19
+    nets = members(architecture, n_members, seed=30)
+    settings = {
+        "learning_rate": [0.002 * (k + 1) for k in range(n_members)],
+        "l2": [0.0, 0.01] * 9 + [0.1],
+        "seed": list(range(n_members)),
+        "batch_size": batch_size,
+        "optimizer": Adam(beta_1=0.8),
+    }
+    ensemble = Ensemble(nets)
+    trainer = Trainer(ensemble, kernel="unrolled", **settings)
+    history = trainer.fit(X, Y, epochs=10, metrics=["mae", "accuracy"])
+    assert_members_alone(nets, ensemble, history, 10, settings)
+
+
+def test_an_exp_output_is_not_unrolled():
+    # kernels.unrolled writes out no exp output: a long fit of a tiny net takes the generic
+    # lanes, and forcing the written-out ones is refused, before anything runs.
+    nets = members(([3, 4, 2], ["tanh", "exp"], True), 3)
+    ensemble = Ensemble(nets)
+    with pytest.raises(ValueError, match=r"kernel 'unrolled' does not run .*\(poisson, exp\)"):
+        Trainer(ensemble, kernel="unrolled", loss="poisson").fit(X, COUNTS)
+    np.testing.assert_array_equal(ensemble.network(1).params, nets[1].params)
+    assert ensemble.metadata["fits"] == []
