@@ -78,8 +78,9 @@ def _unrolled(trainer, plan):
     """Whether the fit runs the lanes written out for its layout: forced by
     ``kernel="unrolled"``, or chosen for a tiny network on a fit long enough (all members'
     example visits) to pay for compiling them, as a single network's fit chooses. The
-    written-out layers have no exp output (``kernels.unrolled.RUNS``): such fits run the
-    generic lanes, and ``kernel="unrolled"`` is refused for them, as for a single network."""
+    written-out layers have no exp output nor dropout (``kernels.unrolled.RUNS``): such fits
+    run the generic lanes, and ``kernel="unrolled"`` is refused for them, as for a single
+    network."""
     ensemble = trainer.network
     missing = [feature for feature in plan["features"] if feature not in unrolled_runs]
     if trainer.kernel == "unrolled" and missing:

@@ -32,10 +32,11 @@ class Trainer:
         its own ``learning_rate``, ``l2`` and ``seed`` (each of which then takes one value
         per member, a sequence, or one for all) and the other settings in common; its fits
         record histories of shape ``(epochs, n_members)``. An ensemble's fit runs SGD,
-        momentum, Nesterov and Adam, L2, delta clipping, sample weights, a given ``order``
-        and the ``"exp"`` output with the Poisson loss; it refuses by name, not yet running
-        them, iRPROP-, schedules, dropout, norm clipping, validation data, early stopping,
-        and scikit-learn's batch options (``"weighted_mean"``, ``l2_divided``,
+        momentum, Nesterov and Adam, L2, delta clipping, sample weights, a given ``order``,
+        the ``"exp"`` output with the Poisson loss, and dropout per example (each member's
+        masks drawn from its own ``seed``); it refuses by name, not yet running them,
+        iRPROP-, schedules, dropout in batches, norm clipping, validation data, early
+        stopping, and scikit-learn's batch options (``"weighted_mean"``, ``l2_divided``,
         ``l2_in_loss``, ``loss_output_mean``).
     learning_rate : float, default 0.01
         Step size: every update is ``params -= learning_rate * gradient``. (The tutorials call

@@ -4,9 +4,10 @@
 activation, delta, parameter and optimizer state has a member lane as its innermost index
 (``params[p, m]``), so each statement of the layer loops runs over the lanes in the innermost
 loop, which LLVM turns into SIMD lanes: each member's chain of dependent steps runs in its own
-lane. Each lane visits its own example (its own shuffle), scores it and steps with its own
-learning rate and L2 strength; the arithmetic of each lane is ``kernels.loops``'s, operation
-for operation, so a member rounds exactly as the same network trained alone.
+lane. Each lane visits its own example (its own shuffle), drops out its own units (its own
+generator), scores it and steps with its own learning rate and L2 strength; the arithmetic
+of each lane is ``kernels.loops``'s, operation for operation, so a member rounds exactly as
+the same network trained alone.
 
 An ensemble's members are cut into blocks of ``LANES``; ``train_blocks`` (written into the
 same generated module, after the skeleton's ``train``) runs ``train`` on each block, and
@@ -22,7 +23,8 @@ from numba import njit
 
 from fastbp.kernels import codes, loops, skeleton, unrolled
 from fastbp.kernels.config import HELPER_OPTIONS
-from fastbp.kernels.layers import activation
+from fastbp.kernels.layers import UNIT_INTERVAL, activation
+from fastbp.kernels.shuffle import splitmix64
 
 # Members per block. Eight float64 lanes fill one 512-bit register, but LLVM vectorizes the
 # lane loops 8 wide and interleaved 4 times (AVX-512, as its optimization remarks say), so a
@@ -53,6 +55,7 @@ RUNS = (
             "order",
             "exp",
             "poisson",
+            "dropout",
         }
     )
     & loops.RUNS
@@ -61,8 +64,9 @@ RUNS = (
 
 def scratch_rows(width, n_params):
     """The rows of a block's scratch (each ``LANES`` wide): activations and deltas of
-    ``width`` units and a gradient of ``n_params``."""
-    return 2 * width + n_params
+    ``width`` units, dropout's outputs before dropping and masks, and a gradient of
+    ``n_params``."""
+    return 4 * width + n_params
 
 
 _SETUP = f"""\
@@ -79,7 +83,9 @@ n_outputs = layout[last, codes.FAN_OUT]
 width = out_start + n_outputs
 acts = scratch[:width]
 deltas = scratch[width : 2 * width]
-gradient = scratch[2 * width : 2 * width + n_params]
+raw = scratch[2 * width : 3 * width]
+masks = scratch[3 * width : 4 * width]
+gradient = scratch[4 * width : 4 * width + n_params]
 # The outputs and their deltas lane by lane: score_example reads one network's in a row.
 outputs = np.empty(lanes * n_outputs, params.dtype)
 output_deltas = np.empty(lanes * n_outputs, params.dtype)
@@ -128,7 +134,20 @@ for m in range(lanes):
 
 _FORWARD = f"""\
 {_GATHER}
-forward_lanes(params, layout, acts, zero)
+forward_lanes(params, layout, acts, zero, 0, n_layers)"""
+
+# The forward pass layer by layer, each hidden layer's units dropped out in every lane from
+# the lane's own generator, as ``kernels.loops`` drops them for one network.
+_FORWARD_DROPOUT = f"""\
+{_GATHER}
+for layer in range(n_layers):
+    forward_lanes(params, layout, acts, zero, layer, layer + 1)
+    if layer < last:
+        out = layout[layer, codes.OUTPUT_OFFSET]
+        stop = out + layout[layer, codes.FAN_OUT]
+        drop_out_lanes(acts, raw, masks, out, stop, dropout_rate, dropout_scale, rng_state)"""
+
+_OUTPUTS = """\
 for j in range(n_outputs):
     for m in range(lanes):
         outputs[m * n_outputs + j] = acts[out_start + j, m]"""
@@ -250,7 +269,7 @@ class Lanes:
     imports = (
         "from numba import prange\n"
         "from fastbp.kernels.config import HELPER_OPTIONS\n"
-        "from fastbp.kernels.lanes import check_lanes, forward_lanes, l2_penalty\n"
+        "from fastbp.kernels.lanes import check_lanes, drop_out_lanes, forward_lanes, l2_penalty\n"
         "from fastbp.kernels.inlined import record_epoch_lanes\n"
         "from fastbp.kernels.state import Data, LaneState\n"
     )
@@ -266,7 +285,10 @@ class Lanes:
         return _SETUP.splitlines()
 
     def forward_lines(self, fit):
-        return _FORWARD.splitlines()
+        return [
+            *(_FORWARD_DROPOUT if fit.dropout else _FORWARD).splitlines(),
+            *_OUTPUTS.splitlines(),
+        ]
 
     def backward_lines(self, fit, step):
         def update(at, value, bind):
@@ -338,12 +360,13 @@ LANE_ROUTINES = Lanes()
 
 
 @njit(**HELPER_OPTIONS)
-def forward_lanes(params, layout, acts, zero):
-    """The forward pass of every lane, the inputs already in ``acts`` (units by lanes): each
-    output summed over the inputs in order, then the bias added and the activation applied,
-    as ``kernels.layers.forward_layers`` does for one network."""
+def forward_lanes(params, layout, acts, zero, first, stop):
+    """Layers ``first`` to ``stop - 1`` of the forward pass of every lane, the first's inputs
+    already in ``acts`` (units by lanes): each output summed over the inputs in order, then
+    the bias added and the activation applied, as ``kernels.layers.forward_layers`` does for
+    one network."""
     lanes = acts.shape[1]
-    for layer in range(layout.shape[0]):
+    for layer in range(first, stop):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
         weights = layout[layer, codes.WEIGHT_OFFSET]
@@ -375,6 +398,21 @@ def forward_lanes(params, layout, acts, zero):
                     total += acts[j, m]
                 for j in range(out, out + fan_out):
                     acts[j, m] = acts[j, m] / total
+
+
+@njit(**HELPER_OPTIONS)
+def drop_out_lanes(acts, raw, masks, start, stop, rate, scale, rng_state):
+    """``kernels.layers.drop_out`` in every lane: units ``start`` to ``stop - 1`` of lane
+    ``m`` kept or dropped by draws from the lane's own generator ``rng_state[m]``, one per
+    unit in order, so that each lane draws the sequence its network draws alone."""
+    zero = acts.dtype.type(0.0)
+    for m in range(acts.shape[1]):
+        generator = rng_state[m : m + 1]
+        for p in range(start, stop):
+            raw[p, m] = acts[p, m]
+            keep = np.float64(splitmix64(generator) >> np.uint64(11)) * UNIT_INTERVAL >= rate
+            masks[p, m] = scale if keep else zero
+            acts[p, m] = acts[p, m] * masks[p, m]
 
 
 @njit(**HELPER_OPTIONS)

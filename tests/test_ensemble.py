@@ -267,6 +267,40 @@ def test_exp_output_members_equal_single_fits(
     assert_members_alone(nets, ensemble, history, 8, settings, weights, data=(X, COUNTS))
 
 
+@settings(deadline=None, max_examples=6, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    architecture=st.sampled_from(ARCHITECTURES),
+    n_members=st.integers(1, 11),
+    data=st.data(),
+    dropout=st.sampled_from([0.2, 0.5]),
+    shuffle=st.booleans(),
+    weighting=st.sampled_from(["none", "per member"]),
+)
+def test_dropout_members_equal_single_fits(
+    architecture, n_members, data, dropout, shuffle, weighting
+):
+    # Per example, each member drops its hidden units by draws from its own generator (its
+    # seed's, after its shuffle's), the sequence it draws alone.
+    per_member = st.lists(st.sampled_from([0.05, 0.3]), min_size=n_members, max_size=n_members)
+    l2s = st.lists(st.sampled_from([0.0, 0.01]), min_size=n_members, max_size=n_members)
+    seeds = st.one_of(
+        st.integers(0, 2**40), st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
+    )
+    settings = {
+        "learning_rate": data.draw(per_member),
+        "l2": data.draw(l2s),
+        "seed": data.draw(seeds),
+        "batch_size": 1,
+        "shuffle": shuffle,
+        "dropout": dropout,
+    }
+    nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
+    weights = draw_weights(weighting, n_members)
+    ensemble = Ensemble(nets)
+    history = together(ensemble, targets(architecture), 8, settings, weights)
+    assert_members_alone(nets, ensemble, history, 8, settings, weights)
+
+
 @pytest.mark.parametrize(
     ("reduction", "optimizer"),
     [("mean", SGD(momentum=0.8)), ("sum", SGD(momentum=0.8)), ("mean", Adam())],
@@ -397,7 +431,7 @@ def test_bad_input_is_refused_before_anything_runs():
     for refused, fit_options, named in (
         ({"optimizer": "rprop", "batch_size": None}, {}, "rprop"),
         ({"clip_norm": 1.0}, {}, "clip_norm"),
-        ({"dropout": 0.2}, {}, "dropout"),
+        ({"dropout": 0.2, "batch_size": 4}, {}, "dropout_in_batches"),
         ({"schedule": "invscaling"}, {}, "schedule"),
         ({}, {"validation_data": (X, y)}, "validation"),
         ({}, {"patience": 3}, "patience"),
@@ -449,12 +483,20 @@ def test_lanes_unrolled_with_adam_equal_single_fits(batch_size):
     assert_members_alone(nets, ensemble, history, 10, settings)
 
 
-def test_an_exp_output_is_not_unrolled():
-    # kernels.unrolled writes out no exp output: a long fit of a tiny net takes the generic
-    # lanes, and forcing the written-out ones is refused, before anything runs.
+def test_exp_outputs_and_dropout_are_not_unrolled():
+    # kernels.unrolled writes out neither an exp output nor dropout: forcing the written-out
+    # lanes is refused, before anything runs, and a fit long enough to choose them (32
+    # members, 9 examples, 350 epochs: 100,800 visits) takes the generic lanes.
     nets = members(([3, 4, 2], ["tanh", "exp"], True), 3)
     ensemble = Ensemble(nets)
     with pytest.raises(ValueError, match=r"kernel 'unrolled' does not run .*\(poisson, exp\)"):
         Trainer(ensemble, kernel="unrolled", loss="poisson").fit(X, COUNTS)
     np.testing.assert_array_equal(ensemble.network(1).params, nets[1].params)
     assert ensemble.metadata["fits"] == []
+
+    architecture = ([3, 4, 2], ["tanh", "sigmoid"], True)
+    nets = members(architecture, 32)
+    settings = {"learning_rate": 0.1, "l2": 0.01, "seed": list(range(32)), "batch_size": 1}
+    ensemble = Ensemble(nets)
+    history = together(ensemble, Y, 350, {**settings, "dropout": 0.3})
+    assert_members_alone(nets, ensemble, history, 350, {**settings, "dropout": 0.3})
