@@ -4,11 +4,12 @@ trained alone by ``Trainer.fit`` with that member's settings.
 The ensemble's kernel is one per training feature set and dtype, whatever the layout, so the
 draws below vary architectures, per-member learning rates, L2, seeds and sample weights freely
 while compiling few kernels: per-example SGD with L2, Adam per example and in batches, batches
-with momentum (and their single-network twins). The arithmetic of every lane is the generic
-kernel's, so members are compared bit for bit (``==``, which also takes -0.0 for 0.0). The
-single fits of unweighted members are given weights of 1, which round as none do (a product
-by 1 is exact), so that they share the weighted fits' kernel: the ensemble's kernel tallies
-every loss so.
+with momentum, per-example dropout (and their single-network twins); a given order and the
+exp output run on those same kernels (the order is guarded, the loss and output read at run
+time). The arithmetic of every lane is the generic kernel's, so members are compared bit for
+bit (``==``, which also takes -0.0 for 0.0). The single fits of unweighted members are given
+weights of 1, which round as none do (a product by 1 is exact), so that they share the
+weighted fits' kernel: the ensemble's kernel tallies every loss so.
 """
 
 import warnings
