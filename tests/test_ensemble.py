@@ -385,6 +385,20 @@ def test_a_diverging_member_stops_at_its_last_finite_epoch():
     assert np.isfinite(everyone.params).all()
 
 
+def test_a_member_diverging_in_a_later_chunk_of_a_given_order_is_replayed_on_its_rows():
+    # Chunks of 2 epochs; member 1 diverges in epoch 3, in the second chunk, whose replay
+    # (to find the epoch and rewind the member) must visit that chunk's rows of the order.
+    architecture = ARCHITECTURES[0]
+    nets = members(architecture, 4)
+    order = np.array([np.random.default_rng(e).permutation(X.shape[0]) for e in range(20)])
+    settings = {"learning_rate": [0.02, 2.0, 0.05, 0.1], "l2": [0, 0, 0, 1e-3], "batch_size": 1}
+    ensemble = Ensemble(nets)
+    fit_options = {"order": order, "callbacks": [lambda epoch, history: False], "callback_every": 2}
+    history = together(ensemble, targets(architecture), 20, settings, None, fit_options)
+    assert history.diverged == [(1, 3)]
+    assert_members_alone(nets, ensemble, history, 20, settings, fit_options={"order": order})
+
+
 def test_contract(tmp_path):
     ensemble = Ensemble.from_seeds([3, 4, 2], seeds=[4, 5, 6], activations="sigmoid")
     assert len(ensemble) == 3 and ensemble.seeds == [4, 5, 6]
