@@ -28,6 +28,7 @@ from fastbp.history import History
 from fastbp.kernels import codes, lanes
 from fastbp.kernels.lanes import LANES
 from fastbp.kernels.state import Data, LaneState, Validation
+from fastbp.kernels.unrolled import RUNS as unrolled_runs
 from fastbp.kernels.unrolled import supports as unrolled_supports
 from fastbp.network import activation_width
 from fastbp.progress import ProgressBar
@@ -37,7 +38,6 @@ _REFUSED_ARGUMENTS = {
     "validation_data": "validation",
     "validation_fraction": "validation",
     "patience": "patience (early stopping)",
-    "order": "order",
 }
 
 # What ``_chunks.run`` reads of the state: the flag that ends a fit early.
@@ -77,9 +77,18 @@ def ensemble_fit(trainer, X, y, epochs, metrics, progress, fit_options):
 def _unrolled(trainer, plan):
     """Whether the fit runs the lanes written out for its layout: forced by
     ``kernel="unrolled"``, or chosen for a tiny network on a fit long enough (all members'
-    example visits) to pay for compiling them, as a single network's fit chooses."""
+    example visits) to pay for compiling them, as a single network's fit chooses. The
+    written-out layers have no exp output nor dropout (``kernels.unrolled.RUNS``): such fits
+    run the generic lanes, and ``kernel="unrolled"`` is refused for them, as for a single
+    network."""
     ensemble = trainer.network
-    if trainer.kernel == "generic" or not unrolled_supports(ensemble.layout):
+    missing = [feature for feature in plan["features"] if feature not in unrolled_runs]
+    if trainer.kernel == "unrolled" and missing:
+        raise ValueError(
+            f"kernel 'unrolled' does not run this fit's features ({', '.join(missing)}); use "
+            "kernel='auto' or 'generic'"
+        )
+    if trainer.kernel == "generic" or missing or not unrolled_supports(ensemble.layout):
         return False
     visits = plan["X"].shape[0] * plan["epochs"] * len(ensemble)
     return trainer.kernel == "unrolled" or visits >= _kernels.UNROLL_MIN_EXAMPLES
@@ -135,6 +144,7 @@ class _EnsembleRun:
         else:
             lane_weights = _lanes_of(np.ascontiguousarray(weights, dtype), n_blocks)
         self.data = Data(plan["X"], plan["Y"], lane_weights)
+        self.chunk_data = self.data  # with a given order, the chunk's rows of it
         self.validation = Validation(
             np.empty((0, ensemble.n_inputs), dtype), np.empty((0, ensemble.n_outputs), dtype)
         )
@@ -219,8 +229,12 @@ class _EnsembleRun:
         history = rows.reshape(rows.shape[0], self.n_blocks, LANES, codes.METRIC_COLUMNS)
         before = [array.copy() for array in self.state]
         self.state.diverged[:] = -1
+        start = self.done
+        order = self.plan["order"]
+        if order is not None:  # the chunk's rows of it, its epochs from ``start``
+            self.chunk_data = self.data._replace(order=order[start : start + rows.shape[0]])
         self._call(history)
-        start, self.done = self.done, self.done + rows.shape[0]
+        self.done = start + rows.shape[0]
         for member, (_, lane_state) in self.dead.items():
             self._put_lane(member, lane_state)
             history[:, member // LANES, member % LANES] = np.nan
@@ -242,7 +256,7 @@ class _EnsembleRun:
         arguments = (
             self.state,
             self.layout,
-            self.data,
+            self.chunk_data,
             self.validation,
             self.settings,
             self.plan["options"],
@@ -287,7 +301,7 @@ class _EnsembleRun:
         # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
         # the kernel they compiled rather than compile another.
         rows = np.zeros((epochs, 2, LANES, codes.METRIC_COLUMNS))[:, 0]
-        data = self.data._replace(sample_weight=self.data.sample_weight[block])
+        data = self.chunk_data._replace(sample_weight=self.data.sample_weight[block])
         self.block_kernel(
             state,
             self.layout,

@@ -22,7 +22,8 @@ class Ensemble:
     compiled kernel trains a block of members in the lanes of one SIMD register and the
     blocks on several cores. ``Trainer(ensemble, ...)`` trains every member in one compiled
     call per chunk of epochs; each member ends exactly as the same network trained alone
-    with that member's settings.
+    with that member's settings. ``Trainer``'s ``network`` lists the training features an
+    ensemble's fit runs, and those it refuses by name.
 
     Parameters
     ----------

@@ -31,7 +31,13 @@ class Trainer:
         ``Ensemble``'s members are trained together, each exactly as it would be alone with
         its own ``learning_rate``, ``l2`` and ``seed`` (each of which then takes one value
         per member, a sequence, or one for all) and the other settings in common; its fits
-        record histories of shape ``(epochs, n_members)``.
+        record histories of shape ``(epochs, n_members)``. An ensemble's fit runs SGD,
+        momentum, Nesterov and Adam, L2, delta clipping, sample weights, a given ``order``,
+        the ``"exp"`` output with the Poisson loss, and dropout per example (each member's
+        masks drawn from its own ``seed``); it refuses by name, not yet running them,
+        iRPROP-, schedules, dropout in batches, norm clipping, validation data, early
+        stopping, and scikit-learn's batch options (``"weighted_mean"``, ``l2_divided``,
+        ``l2_in_loss``, ``loss_output_mean``).
     learning_rate : float, default 0.01
         Step size: every update is ``params -= learning_rate * gradient``. (The tutorials call
         it ``alpha``.)
@@ -262,7 +268,7 @@ class Trainer:
             The examples of each epoch in the order to visit them, a permutation of the
             training examples per row (after ``validation_fraction`` holds some out), in
             place of ``shuffle``'s order: ``fastbp.sklearn`` passes scikit-learn's shuffles
-            so, rather than copy the rows.
+            so, rather than copy the rows. Every member of an ensemble visits this order.
 
         Returns
         -------

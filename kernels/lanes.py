@@ -4,9 +4,10 @@
 activation, delta, parameter and optimizer state has a member lane as its innermost index
 (``params[p, m]``), so each statement of the layer loops runs over the lanes in the innermost
 loop, which LLVM turns into SIMD lanes: each member's chain of dependent steps runs in its own
-lane. Each lane visits its own example (its own shuffle), scores it and steps with its own
-learning rate and L2 strength; the arithmetic of each lane is ``kernels.loops``'s, operation
-for operation, so a member rounds exactly as the same network trained alone.
+lane. Each lane visits its own example (its own shuffle), drops out its own units (its own
+generator), scores it and steps with its own learning rate and L2 strength; the arithmetic
+of each lane is ``kernels.loops``'s, operation for operation, so a member rounds exactly as
+the same network trained alone.
 
 An ensemble's members are cut into blocks of ``LANES``; ``train_blocks`` (written into the
 same generated module, after the skeleton's ``train``) runs ``train`` on each block, and
@@ -22,7 +23,8 @@ from numba import njit
 
 from fastbp.kernels import codes, loops, skeleton, unrolled
 from fastbp.kernels.config import HELPER_OPTIONS
-from fastbp.kernels.layers import activation
+from fastbp.kernels.layers import UNIT_INTERVAL, activation
+from fastbp.kernels.shuffle import splitmix64
 
 # Members per block. Eight float64 lanes fill one 512-bit register, but LLVM vectorizes the
 # lane loops 8 wide and interleaved 4 times (AVX-512, as its optimization remarks say), so a
@@ -37,18 +39,34 @@ LANE_L2 = codes.SETTINGS_SIZE + LANES
 BLOCK_SETTINGS_SIZE = codes.SETTINGS_SIZE + 2 * LANES
 
 # What this path runs beyond plain SGD: the generic path's per-example features less those
-# that need a whole network's state per step or per epoch (Adam's bias correction is per
-# lane rate; schedules, early stopping and validation end epochs per network), or that only
-# scikit-learn's estimators use.
-# The exp output and Poisson loss would run (the layer and scoring code is shared) but no
-# test holds an ensemble's Poisson fit to single fits yet, so they are refused too.
-RUNS = frozenset({"momentum", "nesterov", "l2", "clip_value", "sample_weight"}) & loops.RUNS
+# that need a whole network's state per step or per epoch (schedules, early stopping and
+# validation end epochs per network), or that only scikit-learn's estimators use. Adam's
+# bias-corrected step size is each lane's own, from its rate (``Lanes.prologue_lines``).
+# The exp output and Poisson loss run on the layer and scoring code single fits use.
+RUNS = (
+    frozenset(
+        {
+            "momentum",
+            "nesterov",
+            "adam",
+            "l2",
+            "clip_value",
+            "sample_weight",
+            "order",
+            "exp",
+            "poisson",
+            "dropout",
+        }
+    )
+    & loops.RUNS
+)
 
 
 def scratch_rows(width, n_params):
     """The rows of a block's scratch (each ``LANES`` wide): activations and deltas of
-    ``width`` units and a gradient of ``n_params``."""
-    return 2 * width + n_params
+    ``width`` units, dropout's outputs before dropping and masks, and a gradient of
+    ``n_params``."""
+    return 4 * width + n_params
 
 
 _SETUP = f"""\
@@ -65,12 +83,15 @@ n_outputs = layout[last, codes.FAN_OUT]
 width = out_start + n_outputs
 acts = scratch[:width]
 deltas = scratch[width : 2 * width]
-gradient = scratch[2 * width : 2 * width + n_params]
+raw = scratch[2 * width : 3 * width]
+masks = scratch[3 * width : 4 * width]
+gradient = scratch[4 * width : 4 * width + n_params]
 # The outputs and their deltas lane by lane: score_example reads one network's in a row.
 outputs = np.empty(lanes * n_outputs, params.dtype)
 output_deltas = np.empty(lanes * n_outputs, params.dtype)
 lane_targets = np.empty((lanes, n_outputs), params.dtype)
 lane_weights = np.empty(lanes, params.dtype)
+step_sizes = np.empty(lanes, params.dtype)  # Adam's, each lane's from its own rate
 rates = settings[{LANE_RATES} : {LANE_RATES} + lanes]
 l2s = settings[{LANE_L2} : {LANE_L2} + lanes]
 bias_l2s = l2s if options[codes.L2_BIASES] != 0 else l2s * zero
@@ -91,6 +112,15 @@ batch_weight = np.zeros(lanes, params.dtype)"""
 _BIND = ["rate = rates[m]", "step = -rate", "l2 = l2s[m]"]
 _BIND_BIAS = ["rate = rates[m]", "step = -rate", "l2 = bias_l2s[m]"]
 
+
+def _bind(step, lines):
+    """The lane's settings ``lines`` (``_BIND`` or ``_BIND_BIAS``) and, for Adam, its step
+    size (``Lanes.prologue_lines`` sets one per lane)."""
+    if step is None or step.optimizer != codes.ADAM:
+        return list(lines)
+    return [*lines, "step_size = step_sizes[m]"]
+
+
 # Each lane's example gathered first, so that the loops over the lanes after it read their
 # arrays in order (LLVM vectorizes none that reads through an index).
 _GATHER = """\
@@ -104,7 +134,20 @@ for m in range(lanes):
 
 _FORWARD = f"""\
 {_GATHER}
-forward_lanes(params, layout, acts, zero)
+forward_lanes(params, layout, acts, zero, 0, n_layers)"""
+
+# The forward pass layer by layer, each hidden layer's units dropped out in every lane from
+# the lane's own generator, as ``kernels.loops`` drops them for one network.
+_FORWARD_DROPOUT = f"""\
+{_GATHER}
+for layer in range(n_layers):
+    forward_lanes(params, layout, acts, zero, layer, layer + 1)
+    if layer < last:
+        out = layout[layer, codes.OUTPUT_OFFSET]
+        stop = out + layout[layer, codes.FAN_OUT]
+        drop_out_lanes(acts, raw, masks, out, stop, dropout_rate, dropout_scale, rng_state)"""
+
+_OUTPUTS = """\
 for j in range(n_outputs):
     for m in range(lanes):
         outputs[m * n_outputs + j] = acts[out_start + j, m]"""
@@ -226,23 +269,26 @@ class Lanes:
     imports = (
         "from numba import prange\n"
         "from fastbp.kernels.config import HELPER_OPTIONS\n"
-        "from fastbp.kernels.lanes import check_lanes, forward_lanes, l2_penalty\n"
+        "from fastbp.kernels.lanes import check_lanes, drop_out_lanes, forward_lanes, l2_penalty\n"
         "from fastbp.kernels.inlined import record_epoch_lanes\n"
         "from fastbp.kernels.state import Data, LaneState\n"
     )
     extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")
 
     def compiled(self, fit):
-        """Guard delta clipping and sample weights (one test per output delta), and tally
-        every fit's loss as a weighted one's (a weight of 1 changes no rounding), so that
-        fits with and without them share a kernel."""
-        return fit._replace(clip_value=True, weighted=True, tallies=True)
+        """Guard delta clipping and sample weights (one test per output delta) and a given
+        order (one per epoch), and tally every fit's loss as a weighted one's (a weight of 1
+        changes no rounding), so that fits with and without them share a kernel."""
+        return fit._replace(clip_value=True, weighted=True, tallies=True, ordered=True)
 
     def setup_lines(self, fit):
         return _SETUP.splitlines()
 
     def forward_lines(self, fit):
-        return _FORWARD.splitlines()
+        return [
+            *(_FORWARD_DROPOUT if fit.dropout else _FORWARD).splitlines(),
+            *_OUTPUTS.splitlines(),
+        ]
 
     def backward_lines(self, fit, step):
         def update(at, value, bind):
@@ -250,7 +296,7 @@ class Lanes:
                 return [f"gradient[{at}, m] += {value}"]
             state = f"optimizer_state[{at}, m]"
             second = f"optimizer_state[n_params + {at}, m]"
-            return [*bind, *step.lines(f"params[{at}, m]", value, True, state, second)]
+            return [*_bind(step, bind), *step.lines(f"params[{at}, m]", value, True, state, second)]
 
         return _BACKWARD.format(
             hidden=skeleton._block(16, loops.hidden_lines(fit, "deltas[inputs + k, m]", ", m")),
@@ -267,16 +313,35 @@ class Lanes:
             "        gradient[p, m] = zero",
         ]
 
+    def prologue_lines(self, step):
+        """``Step.prologue`` for the lanes: the update count advanced once for the block
+        (every lane steps together), and each lane's bias-corrected step size from its own
+        rate, in ``Step.prologue``'s order of operations (the powers, shared, computed once)."""
+        if step.optimizer != codes.ADAM:
+            return step.prologue()
+        return [
+            "counters[codes.STEP_COUNT] += 1.0",
+            "t = counters[codes.STEP_COUNT]",
+            "second_correction = np.sqrt(1.0 - np.float64(beta_2) ** t)",
+            "first_correction = 1.0 - np.float64(beta_1) ** t",
+            "for m in range(lanes):",
+            "    corrected = np.float64(rates[m]) * second_correction",
+            "    step_sizes[m] = params.dtype.type(corrected / first_correction)",
+        ]
+
     def apply_lines(self, fit, step):
         def update(bind):
             state, second = "optimizer_state[p, m]", "optimizer_state[n_params + p, m]"
             lines = step.lines("params[p, m]", "gradient[p, m]", True, state, second)
-            return [*bind, *lines]
+            return [*_bind(step, bind), *lines]
 
-        return _APPLY.format(
-            weight_step=skeleton._block(12, update(_BIND)),
-            bias_step=skeleton._block(16, update(_BIND_BIAS)),
-        ).splitlines()
+        return [
+            *self.prologue_lines(step),
+            *_APPLY.format(
+                weight_step=skeleton._block(12, update(_BIND)),
+                bias_step=skeleton._block(16, update(_BIND_BIAS)),
+            ).splitlines(),
+        ]
 
     def apply_counts_steps(self, fit, step):
         return step.counts_steps
@@ -295,12 +360,13 @@ LANE_ROUTINES = Lanes()
 
 
 @njit(**HELPER_OPTIONS)
-def forward_lanes(params, layout, acts, zero):
-    """The forward pass of every lane, the inputs already in ``acts`` (units by lanes): each
-    output summed over the inputs in order, then the bias added and the activation applied,
-    as ``kernels.layers.forward_layers`` does for one network."""
+def forward_lanes(params, layout, acts, zero, first, stop):
+    """Layers ``first`` to ``stop - 1`` of the forward pass of every lane, the first's inputs
+    already in ``acts`` (units by lanes): each output summed over the inputs in order, then
+    the bias added and the activation applied, as ``kernels.layers.forward_layers`` does for
+    one network."""
     lanes = acts.shape[1]
-    for layer in range(layout.shape[0]):
+    for layer in range(first, stop):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]
         weights = layout[layer, codes.WEIGHT_OFFSET]
@@ -332,6 +398,21 @@ def forward_lanes(params, layout, acts, zero):
                     total += acts[j, m]
                 for j in range(out, out + fan_out):
                     acts[j, m] = acts[j, m] / total
+
+
+@njit(**HELPER_OPTIONS)
+def drop_out_lanes(acts, raw, masks, start, stop, rate, scale, rng_state):
+    """``kernels.layers.drop_out`` in every lane: units ``start`` to ``stop - 1`` of lane
+    ``m`` kept or dropped by draws from the lane's own generator ``rng_state[m]``, one per
+    unit in order, so that each lane draws the sequence its network draws alone."""
+    zero = acts.dtype.type(0.0)
+    for m in range(acts.shape[1]):
+        generator = rng_state[m : m + 1]
+        for p in range(start, stop):
+            raw[p, m] = acts[p, m]
+            keep = np.float64(splitmix64(generator) >> np.uint64(11)) * UNIT_INTERVAL >= rate
+            masks[p, m] = scale if keep else zero
+            acts[p, m] = acts[p, m] * masks[p, m]
 
 
 @njit(**HELPER_OPTIONS)
@@ -438,7 +519,7 @@ class UnrolledLanes(Lanes):
             )
             return step.lines(f"params[{index}, m]", value, index in decayed, state, second)
 
-        lines = [*_BIND]
+        lines = _bind(step, _BIND)
         for l, row in enumerate(rows[:-1], start=1):
             out = row[codes.OUTPUT_OFFSET]
             lines += [f"a{l}_{j} = acts[{out + j}, m]" for j in range(row[codes.FAN_OUT])]
@@ -457,11 +538,12 @@ class UnrolledLanes(Lanes):
 
     def apply_lines(self, fit, step):
         decayed = self.single._decayed(fit)
-        lines = [*_BIND]
+        lines = _bind(step, _BIND)
         for i in self.single.parameters:
             state, second = f"optimizer_state[{i}, m]", f"optimizer_state[n_params + {i}, m]"
             lines += step.lines(f"params[{i}, m]", f"gradient[{i}, m]", i in decayed, state, second)
-        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+        loop = ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
+        return [*self.prologue_lines(step), *loop]
 
 
 _FLAT = {"params": "params", "acts": "acts", "optimizer_state": "state", "gradient": "gradient"}

@@ -66,12 +66,13 @@ class Step:
         if self.optimizer == codes.SGD:
             return [f"{w} -= rate * g"]
         if self.optimizer == codes.ADAM:
+            # Not ``m`` and ``v``: an ensemble's kernel (kernels.lanes) names its lane ``m``.
             return [
-                f"m = beta_1 * {state} + (one - beta_1) * g",
-                f"v = beta_2 * {second} + (one - beta_2) * (g * g)",
-                f"{state} = m",
-                f"{second} = v",
-                f"{w} -= step_size * m / (np.sqrt(v) + epsilon)",
+                f"first_moment = beta_1 * {state} + (one - beta_1) * g",
+                f"second_moment = beta_2 * {second} + (one - beta_2) * (g * g)",
+                f"{state} = first_moment",
+                f"{second} = second_moment",
+                f"{w} -= step_size * first_moment / (np.sqrt(second_moment) + epsilon)",
             ]
         lines = [f"velocity = momentum * {state} - rate * g", f"{state} = velocity"]
         if self.optimizer == codes.NESTEROV:
