@@ -124,11 +124,12 @@ class Trainer:
         Each kernel is written out for the features the fit uses, compiles on first use
         (seconds) and is cached on disk after.
     threads : int, default 1
-        Threads of the BLAS calls the matrix kernel makes for each layer's products, set for
-        the fit and restored after (threadpoolctl). BLAS splits each product's outputs over
-        them, each output summed by one thread, so a count gives the same result run after
-        run; counts differ from each other by rounding only. The rest of a fit runs on one
-        thread, as do the other kernels. One is the default, as in scikit-learn
+        Threads of the BLAS calls the matrix kernel makes for each layer's products (at most
+        the CPUs the process may run on), set for the fit and restored after
+        (threadpoolctl). BLAS splits each product's outputs over them, each output summed by
+        one thread, so a count gives the same result run after run; counts differ from each
+        other by rounding only. The rest of a fit runs on one thread, as do the other
+        kernels. One is the default, as in scikit-learn
         (``n_jobs=None``): fastbp's fits are often many at once (seeds, sweeps,
         cross-validation, ensembles), where threads per fit would fight over the cores, and
         only wide layers in batches gain (W4, 784-256-10 in batches of 64: see the README).
