@@ -162,6 +162,18 @@ def member_l2s(data, n_members, values=(0.0, 0.01)):
     return [0.01, *data.draw(rest)]
 
 
+def drawn_settings(data, n_members, rates, l2s=(0.0, 0.01), seeds=None, **shared):
+    """A fit's settings: each member's learning rate drawn from ``rates``, its L2 from
+    ``l2s`` (``member_l2s``), its seed from 0-99 (or ``seeds``, a strategy), and ``shared``."""
+    one_each = {"min_size": n_members, "max_size": n_members}
+    return {
+        "learning_rate": data.draw(st.lists(st.sampled_from(rates), **one_each)),
+        "l2": member_l2s(data, n_members, values=l2s),
+        "seed": data.draw(st.lists(st.integers(0, 99), **one_each) if seeds is None else seeds),
+        **shared,
+    }
+
+
 @settings(deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow])
 @given(
     architecture=st.sampled_from(ARCHITECTURES),
@@ -218,16 +230,14 @@ def test_a_given_order_members_equal_single_fits(
     epochs = 7
     rng = np.random.default_rng(order_seed)
     order = np.array([rng.permutation(X.shape[0]) for _ in range(epochs)])
-    per_member = st.lists(st.sampled_from([0.05, 0.2]), min_size=n_members, max_size=n_members)
-    seeds = st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
-    settings = {
-        "learning_rate": data.draw(per_member),
-        "l2": member_l2s(data, n_members),
-        "seed": data.draw(seeds),
-        "batch_size": batch_size,
-        "shuffle": shuffle,
-        "optimizer": SGD() if batch_size == 1 else SGD(momentum=0.8),
-    }
+    settings = drawn_settings(
+        data,
+        n_members,
+        [0.05, 0.2],
+        batch_size=batch_size,
+        shuffle=shuffle,
+        optimizer=SGD() if batch_size == 1 else SGD(momentum=0.8),
+    )
     nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
     ensemble = Ensemble(nets)
     fit_options = {"order": order}
@@ -257,16 +267,14 @@ def test_exp_output_members_equal_single_fits(
     # batches test's, whose loss and output are read at run time.
     sizes, activations, bias = architecture
     architecture = (sizes, [*activations[:-1], "exp"], bias)
-    per_member = st.lists(st.sampled_from([0.01, 0.05]), min_size=n_members, max_size=n_members)
-    seeds = st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
-    settings = {
-        "learning_rate": data.draw(per_member),
-        "l2": member_l2s(data, n_members),
-        "seed": data.draw(seeds),
-        "batch_size": batch_size,
-        "loss": loss,
-        "optimizer": SGD() if batch_size == 1 else SGD(momentum=0.8),
-    }
+    settings = drawn_settings(
+        data,
+        n_members,
+        [0.01, 0.05],
+        batch_size=batch_size,
+        loss=loss,
+        optimizer=SGD() if batch_size == 1 else SGD(momentum=0.8),
+    )
     nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
     weights = draw_weights(weighting, n_members)
     y = COUNTS[:, : sizes[-1]]
@@ -290,18 +298,19 @@ def test_dropout_members_equal_single_fits(
     # Per example, each member drops its hidden units by draws from its own generator (its
     # seed's, after its shuffle's), the sequence it draws alone. Every member decays, as in
     # the Adam test.
-    per_member = st.lists(st.sampled_from([0.05, 0.3]), min_size=n_members, max_size=n_members)
     seeds = st.one_of(
         st.integers(0, 2**40), st.lists(st.integers(0, 99), min_size=n_members, max_size=n_members)
     )
-    settings = {
-        "learning_rate": data.draw(per_member),
-        "l2": member_l2s(data, n_members, values=(0.01, 0.1)),
-        "seed": data.draw(seeds),
-        "batch_size": 1,
-        "shuffle": shuffle,
-        "dropout": dropout,
-    }
+    settings = drawn_settings(
+        data,
+        n_members,
+        [0.05, 0.3],
+        l2s=(0.01, 0.1),
+        seeds=seeds,
+        batch_size=1,
+        shuffle=shuffle,
+        dropout=dropout,
+    )
     nets = members(architecture, n_members, seed=data.draw(st.integers(0, 50)))
     weights = draw_weights(weighting, n_members)
     ensemble = Ensemble(nets)
