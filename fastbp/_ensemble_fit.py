@@ -15,6 +15,8 @@ every member has diverged it ends there, with a ``DivergenceError``.
 """
 
 import collections
+import os
+import threading
 import warnings
 
 import numba
@@ -32,6 +34,9 @@ from fastbp.kernels.unrolled import RUNS as unrolled_runs
 from fastbp.kernels.unrolled import supports as unrolled_supports
 from fastbp.network import activation_width
 from fastbp.progress import ProgressBar
+
+# Numba's workqueue threading layer does not take two parallel kernels at once.
+_PARALLEL = threading.Lock()
 
 # The fit-level arguments an ensemble's fit does not take yet, by the feature they name.
 _REFUSED_ARGUMENTS = {
@@ -266,8 +271,8 @@ class _EnsembleRun:
         threads = self.trainer.threads
         if threads == 1:
             return self.serial(*arguments)
-        _kernels._prefer_workqueue()
-        with _kernels._THREADED:
+        _prefer_workqueue()
+        with _PARALLEL:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             return self.parallel(*arguments)
 
@@ -416,3 +421,18 @@ def _optimizer_state(trainer, ensemble):
         trainer._optimizer_state_of = trainer.optimizer
         trainer._counters[codes.STEP_COUNT] = 0
     return trainer._optimizer_state
+
+
+def _prefer_workqueue():
+    """Use Numba's workqueue threading layer for the threaded ensemble kernel, unless the
+    user chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
+
+    The GNU OpenMP layer cannot be used again in a child forked after it ran (Numba stops
+    the child), and an ensemble's kernel opens one parallel region per chunk of epochs, so
+    the workqueue layer's slower start (130-160 us a region on this machine) costs little.
+    It does not take two parallel kernels at once, which ``_PARALLEL`` serializes.
+    """
+    from numba.np.ufunc import parallel
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
+        numba.config.THREADING_LAYER = "workqueue"

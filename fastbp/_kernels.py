@@ -28,10 +28,8 @@ to rounding), which tests/test_kernels.py checks.
 import dataclasses
 import functools
 import os
-import threading
 from collections.abc import Callable
 
-import numba
 import threadpoolctl
 from numba.np import linalg
 
@@ -70,9 +68,6 @@ MATRIX = Path(
     "matrix", train_matrix.RUNS, train_matrix.scratch_size, lambda *fit: _matrix_kernel(*fit)
 )
 PATHS = {path.name: path for path in (UNROLLED, MATRIX, GENERIC)}
-
-# Numba's workqueue threading layer does not take two parallel kernels at once (ensembles).
-_THREADED = threading.Lock()
 
 
 def _matrix_kernel(layout, settings, options, features):
@@ -144,21 +139,6 @@ def kernel_and_scratch(name, network, settings, options, features):
     batch_size = int(options[codes.BATCH_SIZE])
     size = path.scratch_size(activation_width(layout), network.params.size, batch_size)
     return path.kernel(layout, settings, options, features), size
-
-
-def _prefer_workqueue():
-    """Use Numba's workqueue threading layer for the threaded ensemble kernel, unless the
-    user chose a layer (``NUMBA_THREADING_LAYER``) or Numba already started one.
-
-    The GNU OpenMP layer cannot be used again in a child forked after it ran (Numba stops
-    the child), and an ensemble's kernel opens one parallel region per chunk of epochs, so
-    the workqueue layer's slower start (130-160 us a region on this machine) costs little.
-    It does not take two parallel kernels at once, which ``_THREADED`` serializes.
-    """
-    from numba.np.ufunc import parallel
-
-    if "NUMBA_THREADING_LAYER" not in os.environ and not parallel._is_initialized:
-        numba.config.THREADING_LAYER = "workqueue"
 
 
 @functools.cache

@@ -85,9 +85,9 @@ class Batches:
     key = ("batches",)
     description = "whole batches, one BLAS call per layer"
     imports = (
-        "from fastbp.kernels.train_matrix import Blocks\n"
         "from fastbp.kernels.updates import step_folded\n"
         "from fastbp.kernels.train_matrix import (\n"
+        "    Blocks,\n"
         "    backward_batch,\n"
         "    forward_batch,\n"
         "    score_validation_by_batch,\n"
