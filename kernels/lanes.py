@@ -23,6 +23,7 @@ from numba import njit
 
 from fastbp.kernels import codes, loops, skeleton, unrolled
 from fastbp.kernels.config import HELPER_OPTIONS
+from fastbp.kernels.exponential import exp
 from fastbp.kernels.layers import UNIT_INTERVAL, activation
 from fastbp.kernels.shuffle import splitmix64
 
@@ -394,7 +395,7 @@ def forward_lanes(params, layout, acts, zero, first, stop):
                     largest = max(largest, acts[j, m])
                 total = zero
                 for j in range(out, out + fan_out):
-                    acts[j, m] = np.exp(acts[j, m] - largest)
+                    acts[j, m] = exp(acts[j, m] - largest)
                     total += acts[j, m]
                 for j in range(out, out + fan_out):
                     acts[j, m] = acts[j, m] / total

@@ -36,6 +36,7 @@ from numba import njit
 from fastbp.kernels import blocked, codes
 from fastbp.kernels.blocked import uses_loops
 from fastbp.kernels.config import MATRIX_JIT_OPTIONS
+from fastbp.kernels.exponential import exp
 from fastbp.kernels.layers import (
     activation,
     derivative,
@@ -392,7 +393,7 @@ def forward_batch(
                     largest = max(largest, z[i, j])
                 total = zero
                 for j in range(fan_out):
-                    z[i, j] = np.exp(z[i, j] - largest)
+                    z[i, j] = exp(z[i, j] - largest)
                     total += z[i, j]
                 for j in range(fan_out):
                     z[i, j] = z[i, j] / total

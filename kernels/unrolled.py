@@ -166,7 +166,7 @@ def _parameter_indices(row):
 # two kernels to identical results.
 _ACTIVATIONS = {
     codes.IDENTITY: "{z}",
-    codes.SIGMOID: "one / (one + np.exp(-{z}))",
+    codes.SIGMOID: "one / (one + exp(-{z}))",
     codes.TANH: "np.tanh({z})",
     codes.RELU: "zero if {z} < zero else {z}",
 }
