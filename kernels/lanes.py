@@ -376,18 +376,45 @@ def forward_lanes(params, layout, acts, zero, first, stop):
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]
         code = layout[layer, codes.ACTIVATION]
+        # Row by row, four input rows a sweep, as kernels.layers.forward_layers sums wide
+        # layers (the same order). Summed output by output, each addition waited for the
+        # store of the one before: N2 (32 nets of 64-32-10) ran 164-178 ms against 142-148.
         for j in range(fan_out):
             for m in range(lanes):
                 acts[out + j, m] = zero
-            for k in range(fan_in):
-                row = weights + k * fan_out
+        whole = fan_in - fan_in % np.uint64(4)
+        for k in range(np.uint64(0), whole, np.uint64(4)):
+            row_0 = weights + k * fan_out
+            row_1 = row_0 + fan_out
+            row_2 = row_1 + fan_out
+            row_3 = row_2 + fan_out
+            for j in range(fan_out):
+                for m in range(lanes):
+                    total = acts[out + j, m] + acts[inputs + k, m] * params[row_0 + j, m]
+                    total = total + acts[inputs + k + np.uint64(1), m] * params[row_1 + j, m]
+                    total = total + acts[inputs + k + np.uint64(2), m] * params[row_2 + j, m]
+                    acts[out + j, m] = (
+                        total + acts[inputs + k + np.uint64(3), m] * params[row_3 + j, m]
+                    )
+        for k in range(whole, fan_in):
+            row = weights + k * fan_out
+            for j in range(fan_out):
                 for m in range(lanes):
                     acts[out + j, m] += acts[inputs + k, m] * params[row + j, m]
-            for m in range(lanes):
-                total = acts[out + j, m]
-                if has_bias:
-                    total = total + params[bias + j, m]
-                acts[out + j, m] = activation(total, code)
+        for j in range(fan_out):
+            if has_bias:
+                for m in range(lanes):
+                    acts[out + j, m] = acts[out + j, m] + params[bias + j, m]
+            # A loop per activation, so that each vectorizes across the lanes.
+            if code == codes.SIGMOID:
+                for m in range(lanes):
+                    acts[out + j, m] = activation(acts[out + j, m], codes.SIGMOID)
+            elif code == codes.RELU:
+                for m in range(lanes):
+                    acts[out + j, m] = activation(acts[out + j, m], codes.RELU)
+            elif code != codes.IDENTITY:
+                for m in range(lanes):
+                    acts[out + j, m] = activation(acts[out + j, m], code)
         if code == codes.SOFTMAX:
             for m in range(lanes):
                 largest = acts[out, m]
