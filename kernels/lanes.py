@@ -532,7 +532,19 @@ class UnrolledLanes(Lanes):
         # The written-out forward pass stores its outputs into acts[unit]: here the lanes'.
         lines = [line for line in lines if not line.startswith("acts[") or ", m]" in line]
         loop = ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
-        return [*_GATHER.splitlines(), *loop]
+        return [*self._gather_lines(), *loop]
+
+    def _gather_lines(self):
+        """``_GATHER`` with its loops over the units written out: 256 streetlight nets
+        (N1) spent 16.4 and 15.7 ms in the kernel against 18.5 and 18.6 with the loops,
+        alternated."""
+        n_inputs = self.rows[0][codes.FAN_IN]
+        n_outputs = self.rows[-1][codes.FAN_OUT]
+        lines = ["example = examples[m]"]
+        lines += [f"acts[{k}, m] = X[example, {k}]" for k in range(n_inputs)]
+        lines += [f"lane_targets[m, {j}] = Y[example, {j}]" for j in range(n_outputs)]
+        lines += ["lane_weights[m] = sample_weight[m, example] if weighted else one"]
+        return ["for m in range(lanes):", *(f"    {line}" for line in self._flat(lines))]
 
     def backward_lines(self, fit, step):
         decayed = self.single._decayed(fit)
