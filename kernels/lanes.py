@@ -412,9 +412,12 @@ def forward_lanes(params, layout, acts, zero, first, stop):
             elif code == codes.RELU:
                 for m in range(lanes):
                     acts[out + j, m] = activation(acts[out + j, m], codes.RELU)
-            elif code != codes.IDENTITY:
+            elif code == codes.TANH:
                 for m in range(lanes):
-                    acts[out + j, m] = activation(acts[out + j, m], code)
+                    acts[out + j, m] = activation(acts[out + j, m], codes.TANH)
+            elif code == codes.EXP:
+                for m in range(lanes):
+                    acts[out + j, m] = activation(acts[out + j, m], codes.EXP)
         if code == codes.SOFTMAX:
             for m in range(lanes):
                 largest = acts[out, m]

@@ -33,14 +33,16 @@ WIDE = np.uint64(16)
 def activation(z, code):
     """The activation ``code`` of the pre-activation ``z`` (softmax is applied separately)."""
     one = type(z)(1.0)  # a float64 literal would promote float32 work to float64
-    if code == codes.SIGMOID:
-        return one / (one + exp(-z))
-    if code == codes.TANH:
-        return np.tanh(z)
     if code == codes.RELU:
         return type(z)(0.0) if z < 0.0 else z  # NaN passes through: divergence stays visible
-    if code == codes.EXP:
-        return exp(z)
+    if code == codes.TANH:
+        return np.tanh(z)
+    if code == codes.SIGMOID or code == codes.EXP:
+        # One call of exp for both: each is inlined wherever this is, and compiling them
+        # took a first fit about a second.
+        sigmoid = code == codes.SIGMOID
+        power = exp(-z if sigmoid else z)
+        return one / (one + power) if sigmoid else power
     return z
 
 
@@ -133,15 +135,16 @@ def forward_layers(params, layout, acts, statistics, epsilon, first, stop):
                     total = normalize(total, params, statistics, norm, stats, fan_out, j, epsilon)
                 acts[out + j] = total
         # A loop per activation, so that each vectorizes (exp included: kernels.exponential).
-        if code == codes.SIGMOID:
+        # Sigmoid and exp share a loop, so that exp is compiled once here.
+        if code == codes.SIGMOID or code == codes.EXP:
             for j in range(out, out + fan_out):
-                acts[j] = activation(acts[j], codes.SIGMOID)
+                acts[j] = activation(acts[j], code)
         elif code == codes.RELU:
             for j in range(out, out + fan_out):
                 acts[j] = activation(acts[j], codes.RELU)
-        elif code != codes.IDENTITY:
+        elif code == codes.TANH:
             for j in range(out, out + fan_out):
-                acts[j] = activation(acts[j], code)
+                acts[j] = activation(acts[j], codes.TANH)
         if code == codes.SOFTMAX:
             # Shifting by the maximum keeps exp finite and does not change the result.
             largest = acts[out]
