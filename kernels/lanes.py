@@ -405,19 +405,17 @@ def forward_lanes(params, layout, acts, zero, first, stop):
             if has_bias:
                 for m in range(lanes):
                     acts[out + j, m] = acts[out + j, m] + params[bias + j, m]
-            # A loop per activation, so that each vectorizes across the lanes.
-            if code == codes.SIGMOID:
+            # A loop per activation, so that each vectorizes across the lanes (sigmoid and
+            # exp in one, as in kernels.layers.forward_layers).
+            if code == codes.SIGMOID or code == codes.EXP:
                 for m in range(lanes):
-                    acts[out + j, m] = activation(acts[out + j, m], codes.SIGMOID)
+                    acts[out + j, m] = activation(acts[out + j, m], code)
             elif code == codes.RELU:
                 for m in range(lanes):
                     acts[out + j, m] = activation(acts[out + j, m], codes.RELU)
             elif code == codes.TANH:
                 for m in range(lanes):
                     acts[out + j, m] = activation(acts[out + j, m], codes.TANH)
-            elif code == codes.EXP:
-                for m in range(lanes):
-                    acts[out + j, m] = activation(acts[out + j, m], codes.EXP)
         if code == codes.SOFTMAX:
             for m in range(lanes):
                 largest = acts[out, m]
