@@ -1,4 +1,4 @@
-"""``exp`` for the kernels, written in arithmetic that LLVM can vectorize.
+"""``exp`` and ``tanh`` for the kernels, written in arithmetic that LLVM can vectorize.
 
 A kernel that calls the C library's ``exp`` computes one value per call: the sigmoids of a
 64-128-10 net took 0.9 of its 4.5 us per example, and across an ensemble's lanes the calls
@@ -7,6 +7,9 @@ rounds the same in the unrolled, the generic and the ensembles' kernels and in t
 path: their results stay equal bit for bit. Measured against exact values over the whole
 range, float64 is within 0.75 ulp (equal to the C library's result in 99.9% of arguments)
 and float32 within 0.89 ulp; NumPy's ``exp`` (``fastbp.reference``) is within 0.72 and 2.4.
+
+``tanh`` is built from the same table and polynomial (below); with the C library's, a third
+of a 30-64-64-2 tanh fit (U3) was spent in ``tanh``, and the fit ran 1.8x as fast with this one.
 
 There is no branch: out-of-range arguments are clamped so that the scale factors overflow
 to ``inf`` or underflow to 0 (through the subnormals), and NaN is passed through by a select
@@ -139,4 +142,63 @@ def _exp_overload(x):
         return lambda x: _exp32(x)
     if x == types.float64:
         return lambda x: _exp64(x)
+    return None
+
+
+# tanh from the same pieces: tanh(a) = u / (u + 2) with u = e**(2a) - 1 computed as
+# (2**k 2**(j/128) - 1) + 2**k 2**(j/128) p(r), whose first term is exact or at least 1, so
+# that no digit cancels near 0. Beyond these tanh rounds to 1 (float64: tanh(19.1)).
+TANH_SATURATED = 20.0
+TANH_SATURATED_32 = np.float32(10.0)
+
+
+@register_jitable
+def _tanh64(x):
+    size = abs(x)
+    size = size if size < TANH_SATURATED else TANH_SATURATED  # NaN too: put back at the end
+    doubled = size + size
+    n = np.floor(doubled * INVERSE_LN2_N + 0.5)
+    r = (doubled - n * LN2_N_HIGH) - n * LN2_N_LOW
+    whole = np.int64(n)
+    j = whole & np.int64(TABLE_SIZE - 1)
+    exponent = whole >> np.int64(TABLE_BITS)
+    power = POWERS[j] * _float64_from_bits((exponent + np.int64(1023)) << np.int64(52))
+    r2 = r * r
+    polynomial = ((TAILS[j] + r) + r2 * (C2 + r * C3)) + (r2 * r2) * (C4 + r * C5)
+    minus_one = (power - 1.0) + power * polynomial
+    result = np.copysign(minus_one / (minus_one + 2.0), x)
+    return result if x == x else x
+
+
+@register_jitable
+def _tanh32(x):
+    size = abs(x)
+    size = size if size < TANH_SATURATED_32 else TANH_SATURATED_32
+    doubled = size + size
+    k = np.floor(doubled * INVERSE_LN2_32 + np.float32(0.5))
+    high = doubled - k * LN2_HIGH_32
+    low = k * LN2_LOW_32
+    r = high - low
+    t = r * r
+    c = r - t * (P1_32 + t * P2_32)
+    one = np.float32(1.0)
+    # e**r - 1 without the 1 that _exp32 adds: as accurate as r is small.
+    power_minus_one = -((low - (r * c) / (np.float32(2.0) - c)) - high)
+    scale = _float32_from_bits((np.int64(k) + np.int64(127)) << np.int64(23))
+    minus_one = (scale - one) + scale * power_minus_one
+    result = np.copysign(minus_one / (minus_one + np.float32(2.0)), x)
+    return result if x == x else x
+
+
+def tanh(x):
+    """``tanh(x)`` of a float64 or float32 scalar, in its own precision (kernels only)."""
+    return np.tanh(x)
+
+
+@overload(tanh)
+def _tanh_overload(x):
+    if x == types.float32:
+        return lambda x: _tanh32(x)
+    if x == types.float64:
+        return lambda x: _tanh64(x)
     return None

@@ -16,7 +16,7 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import EPOCH_HELPER_OPTIONS, HELPER_OPTIONS
-from fastbp.kernels.exponential import exp
+from fastbp.kernels.exponential import exp, tanh
 from fastbp.kernels.shuffle import splitmix64
 
 UNIT_INTERVAL = 2.0**-53  # a 53-bit integer times this is uniform in [0, 1)
@@ -36,7 +36,7 @@ def activation(z, code):
     if code == codes.RELU:
         return type(z)(0.0) if z < 0.0 else z  # NaN passes through: divergence stays visible
     if code == codes.TANH:
-        return np.tanh(z)
+        return tanh(z)
     if code == codes.SIGMOID or code == codes.EXP:
         # One call of exp for both: each is inlined wherever this is, and compiling them
         # took a first fit about a second.

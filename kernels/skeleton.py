@@ -123,7 +123,7 @@ from numba import njit
 
 from fastbp.kernels import codes
 from fastbp.kernels.config import JIT_OPTIONS, MATRIX_JIT_OPTIONS
-from fastbp.kernels.exponential import exp
+from fastbp.kernels.exponential import exp, tanh
 from fastbp.kernels.layers import WIDE, derivative
 {example_helpers}
 {epoch_helpers}

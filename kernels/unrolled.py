@@ -167,7 +167,7 @@ def _parameter_indices(row):
 _ACTIVATIONS = {
     codes.IDENTITY: "{z}",
     codes.SIGMOID: "one / (one + exp(-{z}))",
-    codes.TANH: "np.tanh({z})",
+    codes.TANH: "tanh({z})",
     codes.RELU: "zero if {z} < zero else {z}",
 }
 _DERIVATIVES = {
