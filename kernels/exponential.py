@@ -91,19 +91,25 @@ def _float32_from_bits(typingctx, bits):
 
 
 @register_jitable
+def _reduced64(x):
+    """``x = (128 k + j) ln2 / 128 + r``: returns ``2**(j / 128)``, the polynomial ``p`` with
+    ``2**(j / 128) e**r = power + power * p`` (the table's rounding error included), and k."""
+    n = np.floor(x * INVERSE_LN2_N + 0.5)
+    r = (x - n * LN2_N_HIGH) - n * LN2_N_LOW
+    whole = np.int64(n)
+    j = whole & np.int64(TABLE_SIZE - 1)
+    r2 = r * r
+    polynomial = ((TAILS[j] + r) + r2 * (C2 + r * C3)) + (r2 * r2) * (C4 + r * C5)
+    return POWERS[j], polynomial, whole >> np.int64(TABLE_BITS)
+
+
+@register_jitable
 def _exp64(x):
     bounded = x if x > LOWEST else LOWEST  # NaN too: it is put back at the end
     bounded = bounded if bounded < HIGHEST else HIGHEST
-    n = np.floor(bounded * INVERSE_LN2_N + 0.5)
-    r = (bounded - n * LN2_N_HIGH) - n * LN2_N_LOW
-    whole = np.int64(n)
-    j = whole & np.int64(TABLE_SIZE - 1)
-    power = POWERS[j]
-    r2 = r * r
-    polynomial = ((TAILS[j] + r) + r2 * (C2 + r * C3)) + (r2 * r2) * (C4 + r * C5)
+    power, polynomial, exponent = _reduced64(bounded)
     y = power + power * polynomial
     # 2**k as two factors, each a normal number, so that a subnormal result rounds once.
-    exponent = whole >> np.int64(TABLE_BITS)
     half = exponent >> np.int64(1)
     scale_1 = _float64_from_bits((half + np.int64(1023)) << np.int64(52))
     scale_2 = _float64_from_bits((exponent - half + np.int64(1023)) << np.int64(52))
@@ -112,18 +118,23 @@ def _exp64(x):
 
 
 @register_jitable
-def _exp32(x):
-    bounded = x if x > LOWEST_32 else LOWEST_32
-    bounded = bounded if bounded < HIGHEST_32 else HIGHEST_32
-    k = np.floor(bounded * INVERSE_LN2_32 + np.float32(0.5))
-    high = bounded - k * LN2_HIGH_32
+def _reduced32(x):
+    """``x = k ln2 + r``: returns ``q`` with ``e**r = 1 - q`` (fdlibm's expf) and k."""
+    k = np.floor(x * INVERSE_LN2_32 + np.float32(0.5))
+    high = x - k * LN2_HIGH_32
     low = k * LN2_LOW_32
     r = high - low
     t = r * r
     c = r - t * (P1_32 + t * P2_32)
-    one = np.float32(1.0)
-    y = one - ((low - (r * c) / (np.float32(2.0) - c)) - high)
-    exponent = np.int64(k)
+    return (low - (r * c) / (np.float32(2.0) - c)) - high, np.int64(k)
+
+
+@register_jitable
+def _exp32(x):
+    bounded = x if x > LOWEST_32 else LOWEST_32
+    bounded = bounded if bounded < HIGHEST_32 else HIGHEST_32
+    q, exponent = _reduced32(bounded)
+    y = np.float32(1.0) - q
     half = exponent >> np.int64(1)
     scale_1 = _float32_from_bits((half + np.int64(127)) << np.int64(23))
     scale_2 = _float32_from_bits((exponent - half + np.int64(127)) << np.int64(23))
@@ -156,15 +167,8 @@ TANH_SATURATED_32 = np.float32(10.0)
 def _tanh64(x):
     size = abs(x)
     size = size if size < TANH_SATURATED else TANH_SATURATED  # NaN too: put back at the end
-    doubled = size + size
-    n = np.floor(doubled * INVERSE_LN2_N + 0.5)
-    r = (doubled - n * LN2_N_HIGH) - n * LN2_N_LOW
-    whole = np.int64(n)
-    j = whole & np.int64(TABLE_SIZE - 1)
-    exponent = whole >> np.int64(TABLE_BITS)
-    power = POWERS[j] * _float64_from_bits((exponent + np.int64(1023)) << np.int64(52))
-    r2 = r * r
-    polynomial = ((TAILS[j] + r) + r2 * (C2 + r * C3)) + (r2 * r2) * (C4 + r * C5)
+    power, polynomial, exponent = _reduced64(size + size)
+    power = power * _float64_from_bits((exponent + np.int64(1023)) << np.int64(52))
     minus_one = (power - 1.0) + power * polynomial
     result = np.copysign(minus_one / (minus_one + 2.0), x)
     return result if x == x else x
@@ -174,18 +178,10 @@ def _tanh64(x):
 def _tanh32(x):
     size = abs(x)
     size = size if size < TANH_SATURATED_32 else TANH_SATURATED_32
-    doubled = size + size
-    k = np.floor(doubled * INVERSE_LN2_32 + np.float32(0.5))
-    high = doubled - k * LN2_HIGH_32
-    low = k * LN2_LOW_32
-    r = high - low
-    t = r * r
-    c = r - t * (P1_32 + t * P2_32)
-    one = np.float32(1.0)
-    # e**r - 1 without the 1 that _exp32 adds: as accurate as r is small.
-    power_minus_one = -((low - (r * c) / (np.float32(2.0) - c)) - high)
-    scale = _float32_from_bits((np.int64(k) + np.int64(127)) << np.int64(23))
-    minus_one = (scale - one) + scale * power_minus_one
+    q, exponent = _reduced32(size + size)
+    scale = _float32_from_bits((exponent + np.int64(127)) << np.int64(23))
+    # e**(2a) - 1 as (2**k - 1) - 2**k q: q is e**r - 1 to r's own precision, with no 1 added.
+    minus_one = (scale - np.float32(1.0)) - scale * q
     result = np.copysign(minus_one / (minus_one + np.float32(2.0)), x)
     return result if x == x else x
 
