@@ -142,18 +142,27 @@ def _exp32(x):
     return result if x == x else x
 
 
+def _by_dtype(stand_in, for_float64, for_float32):
+    """Make ``stand_in`` call ``for_float64`` or ``for_float32`` in compiled code, by the
+    type of its argument (Python calls run ``stand_in`` itself)."""
+
+    @overload(stand_in)
+    def _implementation(x):
+        if x == types.float32:
+            return lambda x: for_float32(x)
+        if x == types.float64:
+            return lambda x: for_float64(x)
+        return None
+
+    return stand_in
+
+
 def exp(x):
     """``e**x`` of a float64 or float32 scalar, in its own precision (kernels only)."""
     return np.exp(x)
 
 
-@overload(exp)
-def _exp_overload(x):
-    if x == types.float32:
-        return lambda x: _exp32(x)
-    if x == types.float64:
-        return lambda x: _exp64(x)
-    return None
+_by_dtype(exp, _exp64, _exp32)
 
 
 # tanh from the same pieces: tanh(a) = u / (u + 2) with u = e**(2a) - 1 computed as
@@ -191,10 +200,4 @@ def tanh(x):
     return np.tanh(x)
 
 
-@overload(tanh)
-def _tanh_overload(x):
-    if x == types.float32:
-        return lambda x: _tanh32(x)
-    if x == types.float64:
-        return lambda x: _tanh64(x)
-    return None
+_by_dtype(tanh, _tanh64, _tanh32)

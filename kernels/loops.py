@@ -12,7 +12,10 @@ batch's end.
 
 from fastbp.kernels import skeleton, steps, train_matrix
 
-_SETUP = """\
+# Units each scratch buffer is rounded up to: 64 bytes or more in either dtype.
+ALIGNED_UNITS = 16
+
+_SETUP = f"""\
 n_inputs = X.shape[1]
 last = layout.shape[0] - 1
 n_layers = layout.shape[0]
@@ -21,7 +24,8 @@ out_code = layout[last, codes.ACTIVATION]
 n_outputs = layout[last, codes.FAN_OUT]  # uint64, like every index into the scratch
 # Each buffer starts on a cache line (the scratch does): a misaligned deltas row cost W3's
 # update 40%.
-width = (out_start + n_outputs + np.uint64(15)) // np.uint64(16) * np.uint64(16)
+width = (out_start + n_outputs + np.uint64({ALIGNED_UNITS - 1})) // np.uint64({ALIGNED_UNITS})
+width = width * np.uint64({ALIGNED_UNITS})
 acts = scratch[:width]
 deltas = scratch[width : 2 * width]
 raw = scratch[2 * width : 3 * width]
@@ -83,9 +87,9 @@ def scratch_size(width, n_params, batch_size):
 
 
 def aligned_width(width):
-    """``width`` rounded up to a multiple of 16 units, so that buffers of that many units laid
-    end to end each start on a 64-byte boundary in either dtype."""
-    return -(-width // 16) * 16
+    """``width`` rounded up to a multiple of ``ALIGNED_UNITS``, so that buffers of that many
+    units laid end to end each start on a 64-byte boundary in either dtype."""
+    return -(-width // ALIGNED_UNITS) * ALIGNED_UNITS
 
 
 class Loops:

@@ -10,18 +10,25 @@ from numba import njit
 from fastbp.kernels.exponential import exp, tanh
 
 
-@njit(error_model="numpy")
-def exp_of_each(xs):
-    """A loop LLVM vectorizes: the calls become vector arithmetic and gathers."""
-    out = np.empty_like(xs)
-    for i in range(xs.shape[0]):
-        out[i] = exp(xs[i])
-    return out
+def compiled(function):
+    """``function`` over an array in a loop LLVM vectorizes, and on one scalar at a call."""
+
+    @njit(error_model="numpy")
+    def of_each(xs):
+        out = np.empty_like(xs)
+        for i in range(xs.shape[0]):
+            out[i] = function(xs[i])
+        return out
+
+    @njit(error_model="numpy")
+    def of_one(x):
+        return function(x)
+
+    return of_each, of_one
 
 
-@njit(error_model="numpy")
-def exp_of_one(x):
-    return exp(x)
+exp_of_each, exp_of_one = compiled(exp)
+tanh_of_each, tanh_of_one = compiled(tanh)
 
 
 def arguments(dtype, low, high):
@@ -94,19 +101,6 @@ def test_a_vectorized_loop_gives_the_bits_of_single_calls(dtype):
     vectorized = exp_of_each(xs)
     one_at_a_time = np.array([exp_of_one(x) for x in xs], dtype)
     np.testing.assert_array_equal(vectorized.view(np.uint8), one_at_a_time.view(np.uint8))
-
-
-@njit(error_model="numpy")
-def tanh_of_each(xs):
-    out = np.empty_like(xs)
-    for i in range(xs.shape[0]):
-        out[i] = tanh(xs[i])
-    return out
-
-
-@njit(error_model="numpy")
-def tanh_of_one(x):
-    return tanh(x)
 
 
 @pytest.mark.parametrize("dtype, bound", [(np.float64, 4.0), (np.float32, 3.0)])
