@@ -470,6 +470,15 @@ def test_bad_input_is_refused_before_anything_runs():
     ):
         with pytest.raises(ValueError, match=named):
             Trainer(ensemble, **{"batch_size": 1, **refused}).fit(X, y, **fit_options)
+    # Values checked as one setting are checked again when given as another: the learning
+    # rates are not seeds.
+    checked = Trainer(ensemble, learning_rate=[0.1, 0.2, 0.3], batch_size=1)
+    checked.seed = checked.learning_rate
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        checked.fit(X, y)
+    checked.learning_rate = checked.learning_rate + (0.4,)
+    with pytest.raises(ValueError, match="learning_rate must be one value for every member"):
+        checked.fit(X, y)
     np.testing.assert_array_equal(ensemble.params, before)
     assert ensemble.metadata["fits"] == []
 
