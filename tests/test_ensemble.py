@@ -476,7 +476,7 @@ def test_bad_input_is_refused_before_anything_runs():
     checked.seed = checked.learning_rate
     with pytest.raises(TypeError, match="seed must be an integer"):
         checked.fit(X, y)
-    checked.learning_rate = checked.learning_rate + (0.4,)
+    checked.learning_rate = (*checked.learning_rate, 0.4)
     with pytest.raises(ValueError, match="learning_rate must be one value for every member"):
         checked.fit(X, y)
     np.testing.assert_array_equal(ensemble.params, before)
