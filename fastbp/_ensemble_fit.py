@@ -27,7 +27,7 @@ from fastbp._memory import aligned_zeros
 from fastbp._names import METRICS
 from fastbp.errors import DivergenceError, MemberDivergenceWarning
 from fastbp.history import History
-from fastbp.kernels import codes, lanes
+from fastbp.kernels import codes, lanes, loops, members
 from fastbp.kernels.lanes import LANES
 from fastbp.kernels.state import Data, LaneState, Validation
 from fastbp.kernels.unrolled import RUNS as unrolled_runs
@@ -77,6 +77,28 @@ def ensemble_fit(trainer, X, y, epochs, metrics, progress, fit_options):
     run = _EnsembleRun(trainer, plan, weights)
     outcome = run.run()
     return run.finish(outcome)
+
+
+# Per-example fits without Adam of networks with this many parameters or more train their
+# members in turn (kernels.members), each on the generic kernel of one network, rather than
+# side by side in lanes (kernels.lanes). 32 members of sigmoid nets, per-example SGD, one core,
+# lanes' time over in turn's: 0.53 (8-8-4, 108 parameters), 0.73 (16-16-4), 0.83 (16-32-4),
+# 0.80 (100-10-1, 1,021), 0.95 (10-100-1, 1,201), 1.12 (24-24-24, 1,200), 1.04 (16-64-4),
+# 1.18 (32-32-10, 1,386), 1.44 (64-32-10, 2,410); with momentum 1.30 and Nesterov 1.37 on
+# 64-32-10. Adam per example ran faster in lanes (0.86 there), whose every step is a square
+# root and a division in SIMD lanes, where one network's rows of 10 leave a scalar
+# remainder; so did batches of 32 (0.93), and batches of 16 ran even (1.02 on 24-24-24).
+IN_TURN_MIN_PARAMS = 1200
+
+
+def _in_turn(trainer, plan):
+    """Whether the members train one after another (``kernels.members``) rather than in
+    lanes: per-example fits without Adam of networks of ``IN_TURN_MIN_PARAMS`` or more,
+    unless the lanes written out for a tiny layout were chosen."""
+    if trainer.kernel == "unrolled" or _unrolled(trainer, plan):
+        return False
+    per_example = trainer.batch_size == 1 and "adam" not in plan["features"]
+    return per_example and trainer.network._blocks.shape[1] >= IN_TURN_MIN_PARAMS
 
 
 def _unrolled(trainer, plan):
@@ -134,44 +156,83 @@ class _EnsembleRun:
         ensemble = trainer.network
         self.ensemble = ensemble
         self.n_members = len(ensemble)
-        n_blocks, n_params, _ = ensemble._blocks.shape
-        self.n_blocks = n_blocks
+        n_params = ensemble._blocks.shape[1]
         dtype = ensemble.dtype
         self.layout = ensemble.layout
         kernels = (plan["settings"], plan["options"], plan["features"])
-        if _unrolled(trainer, plan):
+        # Blocks of LANES members side by side, or of one member each (kernels.members).
+        self.in_turn = _in_turn(trainer, plan)
+        self.lanes = 1 if self.in_turn else LANES
+        self.n_blocks = n_blocks = -(-self.n_members // self.lanes)
+        if self.in_turn:
+            kernels = members.kernels_for_fit(*kernels)
+        elif _unrolled(trainer, plan):
             kernels = lanes.unrolled_kernels_for_fit(self.layout, *kernels)
         else:
             kernels = lanes.kernels_for_fit(*kernels)
         self.serial, self.parallel, self.block_kernel = kernels
         if weights is None:
-            lane_weights = np.zeros((n_blocks, 0, 0), dtype)
+            # Empty per block, so that the kernels see no weights: a block's lanes, or the
+            # member's one row (kernels.members reads its row 0).
+            lane_weights = np.zeros((n_blocks, 1 if self.in_turn else 0, 0), dtype)
         else:
-            lane_weights = _lanes_of(np.ascontiguousarray(weights, dtype), n_blocks)
+            lane_weights = self._lanes_of(np.ascontiguousarray(weights, dtype))
         self.data = Data(plan["X"], plan["Y"], lane_weights)
         self.chunk_data = self.data  # with a given order, the chunk's rows of it
         self.validation = Validation(
             np.empty((0, ensemble.n_inputs), dtype), np.empty((0, ensemble.n_outputs), dtype)
         )
-        self.settings = np.zeros((n_blocks, lanes.BLOCK_SETTINGS_SIZE), dtype)
-        self.settings[:, : codes.SETTINGS_SIZE] = plan["settings"]
-        for first, name in ((lanes.LANE_RATES, "learning_rate"), (lanes.LANE_L2, "l2")):
-            values = np.array(_settings.member_values(trainer, name), dtype)
-            self.settings[:, first : first + LANES] = _lanes_of(values, n_blocks)
-        rows = lanes.scratch_rows(activation_width(self.layout), n_params)
-        self.scratch = aligned_zeros(n_blocks * rows * LANES, dtype).reshape(n_blocks, rows, LANES)
+        self.settings = self._block_settings(plan["settings"])
+        if self.in_turn:
+            rows = loops.aligned_width(
+                loops.scratch_size(activation_width(self.layout), n_params, 1)
+            )
+        else:
+            rows = lanes.scratch_rows(activation_width(self.layout), n_params) * LANES
+        self.scratch = aligned_zeros(n_blocks * rows, dtype).reshape(n_blocks, rows)
+        if not self.in_turn:
+            self.scratch = self.scratch.reshape(n_blocks, rows // LANES, LANES)
         self.state = self._working_state()
         self.dead = {}  # member: (epoch, its lane's state from the end of the epoch before)
         self.done = 0
         self.flags = _Flags(np.zeros(codes.COUNTERS_SIZE))
 
+    def _block_settings(self, shared):
+        """Each block's settings: the shared ``codes`` settings, then each lane's learning
+        rate and L2 strength (``kernels.lanes``); a member's own in its ``codes`` slots when
+        each is its own block."""
+        dtype = self.ensemble.dtype
+        names = ("learning_rate", "l2")
+        values = [np.array(_settings.member_values(self.trainer, name), dtype) for name in names]
+        if self.in_turn:
+            settings = np.tile(np.asarray(shared, dtype), (self.n_members, 1))
+            settings[:, codes.LEARNING_RATE], settings[:, codes.L2] = values
+            return settings
+        settings = np.zeros((self.n_blocks, lanes.BLOCK_SETTINGS_SIZE), dtype)
+        settings[:, : codes.SETTINGS_SIZE] = shared
+        for first, value in zip((lanes.LANE_RATES, lanes.LANE_L2), values, strict=True):
+            settings[:, first : first + LANES] = self._lanes_of(value)
+        return settings
+
+    def _lanes_of(self, values):
+        return _lanes_of(values, self.n_blocks, self.lanes)
+
+    def _blocks_of(self, members):
+        """``members`` (one row per member) as this fit's blocks, ``(n_blocks, n, lanes)``:
+        for members in turn each row padded to a whole number of cache lines, so that every
+        member's arrays start on one, as a single network's do (``kernels.members``)."""
+        rows = members.shape[1]
+        if self.in_turn:
+            rows = loops.aligned_width(rows)
+        blocks = aligned_zeros(self.n_blocks * rows * self.lanes, members.dtype)
+        blocks = blocks.reshape(self.n_blocks, rows, self.lanes)
+        blocks[:, : members.shape[1]] = self._lanes_of(members).transpose(0, 2, 1)
+        return blocks
+
     def _working_state(self):
         trainer, ensemble = self.trainer, self.ensemble
-        n_blocks = ensemble._blocks.shape[0]
-        params = aligned_zeros(ensemble._blocks.size, ensemble.dtype).reshape(
-            ensemble._blocks.shape
-        )
-        params[:] = ensemble._blocks
+        n_blocks = self.n_blocks
+        params = self._blocks_of(ensemble.params)
         counters = np.tile(trainer._counters, (n_blocks, 1))
         counters[:, [codes.BEST_LOSS, codes.BEST_EPOCH, codes.WAIT, codes.STOPPED]] = (
             np.inf,
@@ -182,13 +243,13 @@ class _EnsembleRun:
         empty = np.zeros(0, ensemble.dtype)
         return LaneState(
             params=params,
-            rng_state=_lanes_of(trainer._rng_state, n_blocks),
-            optimizer_state=_optimizer_state(trainer, ensemble).copy(),
+            rng_state=self._lanes_of(trainer._rng_state),
+            optimizer_state=self._optimizer_state(),
             counters=counters,
             statistics=empty,
             best_params=empty,
             best_statistics=empty,
-            diverged=np.full((n_blocks, LANES), -1, np.int64),
+            diverged=np.full((n_blocks, self.lanes), -1, np.int64),
         )
 
     def run(self):
@@ -217,7 +278,7 @@ class _EnsembleRun:
                 self._train_chunk,
                 self.flags,
                 plan["epochs"],
-                self.n_blocks * LANES * columns,
+                self.n_blocks * self.lanes * columns,
                 plan["X"].shape[0] * self.n_members,
                 on_chunk,
                 plan["callback_every"] if plan["callbacks"] else max(plan["epochs"], 1),
@@ -231,7 +292,7 @@ class _EnsembleRun:
     def _train_chunk(self, rows, check_every):
         options = self.plan["options"]
         options[codes.CHECK_EVERY] = check_every
-        history = rows.reshape(rows.shape[0], self.n_blocks, LANES, codes.METRIC_COLUMNS)
+        history = rows.reshape(rows.shape[0], self.n_blocks, self.lanes, codes.METRIC_COLUMNS)
         before = [array.copy() for array in self.state]
         self.state.diverged[:] = -1
         start = self.done
@@ -242,17 +303,19 @@ class _EnsembleRun:
         self.done = start + rows.shape[0]
         for member, (_, lane_state) in self.dead.items():
             self._put_lane(member, lane_state)
-            history[:, member // LANES, member % LANES] = np.nan
+            block, lane = divmod(member, self.lanes)
+            history[:, block, lane] = np.nan
         found = [
             member
             for member in range(self.n_members)
-            if member not in self.dead and self.state.diverged[member // LANES, member % LANES] >= 0
+            if member not in self.dead and self.state.diverged[divmod(member, self.lanes)] >= 0
         ]
         for member in found:
             epoch, lane_state = self._rewind(member, LaneState(*before))
             self.dead[member] = (start + epoch, lane_state)
             self._put_lane(member, lane_state)
-            history[epoch:, member // LANES, member % LANES] = np.nan
+            block, lane = divmod(member, self.lanes)
+            history[epoch:, block, lane] = np.nan
         if len(self.dead) == self.n_members:
             self.flags.counters[codes.STOPPED] = 1.0
         return rows.shape[0]
@@ -280,7 +343,7 @@ class _EnsembleRun:
         """The first epoch of the chunk at which ``member`` diverged, and its lane's state
         at the end of the epoch before: its block replayed from ``before``, checking every
         epoch."""
-        block, lane = divmod(member, LANES)
+        block, lane = divmod(member, self.lanes)
         noticed = int(self.state.diverged[block, lane])
         replay = self._replay(block, before, noticed + 1)
         first = int(replay.diverged[lane])
@@ -298,14 +361,14 @@ class _EnsembleRun:
             before.statistics,
             before.best_params,
             before.best_statistics,
-            np.full(LANES, -1, np.int64),
+            np.full(self.lanes, -1, np.int64),
         )
         options = self.plan["options"]
         options[codes.CHECK_EVERY] = 1
         # A block's history as the block runners pass it (a strided view: one of two
         # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
         # the kernel they compiled rather than compile another.
-        rows = np.zeros((epochs, 2, LANES, codes.METRIC_COLUMNS))[:, 0]
+        rows = np.zeros((epochs, 2, self.lanes, codes.METRIC_COLUMNS))[:, 0]
         data = self.chunk_data._replace(sample_weight=self.data.sample_weight[block])
         self.block_kernel(
             state,
@@ -328,7 +391,7 @@ class _EnsembleRun:
         return params, rng_state[np.newaxis], optimizer_state
 
     def _put_lane(self, member, lane_state):
-        block, lane = divmod(member, LANES)
+        block, lane = divmod(member, self.lanes)
         params, rng_state, optimizer_state = lane_state
         self.state.params[block, :, lane] = params
         self.state.rng_state[block, lane] = rng_state[0]
@@ -336,13 +399,31 @@ class _EnsembleRun:
 
     def _commit(self):
         trainer, ensemble, state = self.trainer, self.ensemble, self.state
-        ensemble._blocks[:] = state.params
+        ensemble._blocks[:] = self._in_ensemble_layout(state.params, ensemble._blocks)
         trainer._rng_state[:] = state.rng_state.reshape(-1)[: self.n_members]
-        trainer._optimizer_state[:] = state.optimizer_state
+        trainer._optimizer_state[:] = self._in_ensemble_layout(
+            state.optimizer_state, trainer._optimizer_state
+        )
         trainer._counters[:] = state.counters[0]
 
+    def _optimizer_state(self):
+        """The trainer's optimizer state (kept in the ensemble's layout) in this fit's
+        blocks, a copy."""
+        state = _optimizer_state(self.trainer, self.ensemble)
+        if not self.in_turn:
+            return state.copy()
+        return self._blocks_of(_member_rows(state, self.n_members))
+
+    def _in_ensemble_layout(self, blocks, ensemble_blocks):
+        """An array of this fit's blocks, ``(n_blocks, n, lanes)``, in the layout of the
+        ensemble's ``ensemble_blocks`` (``(blocks of LANES, n, LANES)``)."""
+        if not self.in_turn:
+            return blocks
+        rows = blocks[:, : ensemble_blocks.shape[1], 0]
+        return _lanes_of(rows, ensemble_blocks.shape[0]).transpose(0, 2, 1)
+
     def _metric(self, table, column):
-        shaped = table.reshape(table.shape[0], self.n_blocks * LANES, codes.METRIC_COLUMNS)
+        shaped = table.reshape(table.shape[0], self.n_blocks * self.lanes, codes.METRIC_COLUMNS)
         return shaped[:, : self.n_members, column]
 
     def _history(self, table, epochs, outcome=None):
@@ -401,13 +482,18 @@ def _member_record(record, member):
 _PER_MEMBER = tuple(setting.name for setting in _settings.SETTINGS if setting.per_member)
 
 
-def _lanes_of(values, n_blocks):
-    """``values`` (one entry or row per member) as ``(n_blocks, LANES, ...)``, the lanes
+def _lanes_of(values, n_blocks, lanes=LANES):
+    """``values`` (one entry or row per member) as ``(n_blocks, lanes, ...)``, the lanes
     past the last member repeating it."""
     values = np.asarray(values)
-    padding = np.repeat(values[-1:], n_blocks * LANES - values.shape[0], axis=0)
+    padding = np.repeat(values[-1:], n_blocks * lanes - values.shape[0], axis=0)
     padded = np.concatenate([values, padding])
-    return np.ascontiguousarray(padded.reshape(n_blocks, LANES, *values.shape[1:]))
+    return np.ascontiguousarray(padded.reshape(n_blocks, lanes, *values.shape[1:]))
+
+
+def _member_rows(blocks, n_members):
+    """An array in the ensemble's layout, ``(blocks, n, LANES)``, as one row per member."""
+    return blocks.transpose(0, 2, 1).reshape(-1, blocks.shape[1])[:n_members]
 
 
 def _optimizer_state(trainer, ensemble):

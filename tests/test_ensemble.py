@@ -10,9 +10,15 @@ time). The arithmetic of every lane is the generic kernel's, so members are comp
 bit (``==``, which also takes -0.0 for 0.0). The single fits of unweighted members are given
 weights of 1, which round as none do (a product by 1 is exact), so that they share the
 weighted fits' kernel: the ensemble's kernel tallies every loss so.
+
+Every test runs on both ways an ensemble trains: its members side by side in lanes
+(``kernels.lanes``) and in turn, each on the generic kernel of one network
+(``kernels.members``), which a fit picks by the network's size and the fit's batches and
+optimizer (``fastbp._ensemble_fit._in_turn``); here each is forced in turn.
 """
 
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -20,10 +26,35 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastbp
-from fastbp import DivergenceError, Ensemble, MemberDivergenceWarning, Network, Trainer
+from fastbp import (
+    DivergenceError,
+    Ensemble,
+    MemberDivergenceWarning,
+    Network,
+    Trainer,
+    _ensemble_fit,
+)
 from fastbp.optimizers import SGD, Adam
 
 RNG = np.random.default_rng(21)
+
+
+def _in_turn_unless_unrolled(trainer, plan):
+    return not (trainer.kernel == "unrolled" or _ensemble_fit._unrolled(trainer, plan))
+
+
+@pytest.fixture(params=["lanes", "in turn"], autouse=True)
+def ensemble_path(request):
+    """Run the test with the members trained in lanes, or in turn whatever their size and
+    fit (but where the lanes written out for a tiny layout run)."""
+    if request.param == "lanes":
+        choice = lambda trainer, plan: False  # noqa: E731
+    else:
+        choice = _in_turn_unless_unrolled
+    with mock.patch.object(_ensemble_fit, "_in_turn", choice):
+        yield request.param
+
+
 X = RNG.uniform(-1, 1, (9, 3))
 Y = RNG.integers(0, 2, (9, 2)).astype(float)
 

@@ -1,0 +1,123 @@
+"""An ensemble's members one after another, each on the generic kernel of one network.
+
+``kernels.lanes`` runs a block of members side by side, the member innermost, so that each
+statement's loop over the lanes is one SIMD loop. On a wide layer that loop reloads the
+lanes' inputs for every output: two loads a multiply-add in the forward pass, where one
+network's loop (``kernels.loops``) keeps each input in a register and runs its SIMD lanes
+across the layer's outputs. There the members run faster in turn: 32 nets of 64-32-10
+sigmoid, per-example SGD, took 0.96 us per member and example this way against 1.2 us in
+lanes (one core). Each member is its own block of one lane (``LaneState`` with a lane axis of
+1), trained by the skeleton's ``train`` for ``kernels.loops`` on its own rows, so it is
+trained by the very kernel its network would run alone, and ends as that fit ends, bit for
+bit. The blocks are spread over Numba's threads as the lanes' are.
+
+The kernel of one network stops at the epoch where it finds its loss or parameters not
+finite; here that epoch is the member's ``diverged`` entry, which the ensemble's fit rewinds
+as it rewinds a lane.
+"""
+
+import sys
+
+from numba import njit
+
+from fastbp.kernels import codes, loops, skeleton
+from fastbp.kernels.config import HELPER_OPTIONS
+
+# The blocks' runners, written into the generated module after ``train``. ``history`` is
+# (epochs, members, 1, columns); each member's arrays are the leading-axis rows of the
+# ensemble's, with a lane axis of 1 that the views below drop.
+_MEMBERS = """
+
+@njit(**JIT_OPTIONS)
+def train_member(state, layout, data, validation, settings, options, scratch, history):
+    # The rows are padded to whole cache lines: the network's own parameters lead them.
+    n_params = parameter_count(layout)
+    alone = FitState(
+        state.params.reshape(state.params.size)[:n_params],
+        state.rng_state,
+        state.optimizer_state.reshape(state.optimizer_state.size)[: 2 * n_params],
+        state.counters,
+        state.statistics,
+        state.best_params,
+        state.best_statistics,
+    )
+    given = Data(data.X, data.Y, data.sample_weight[0], data.order)
+    trained = train(alone, layout, given, validation, settings, options, scratch, history[:, 0])
+    if trained < history.shape[0]:
+        state.diverged[0] = trained
+    return history.shape[0]
+
+
+@njit(**JIT_OPTIONS)
+def member_block(b, blocks, layout, data, validation, settings, options, scratch, history):
+    state = LaneState(
+        blocks.params[b],
+        blocks.rng_state[b],
+        blocks.optimizer_state[b],
+        blocks.counters[b],
+        blocks.statistics,
+        blocks.best_params,
+        blocks.best_statistics,
+        blocks.diverged[b],
+    )
+    given = Data(data.X, data.Y, data.sample_weight[b], data.order)
+    return train_member(
+        state, layout, given, validation, settings[b], options, scratch[b], history[:, b]
+    )
+
+
+@njit(**JIT_OPTIONS)
+def train_members(blocks, layout, data, validation, settings, options, scratch, history):
+    for b in range(blocks.params.shape[0]):
+        member_block(b, blocks, layout, data, validation, settings, options, scratch, history)
+    return history.shape[0]
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def train_members_parallel(blocks, layout, data, validation, settings, options, scratch, history):
+    for b in prange(blocks.params.shape[0]):
+        member_block(b, blocks, layout, data, validation, settings, options, scratch, history)
+    return history.shape[0]
+"""
+
+
+@njit(**HELPER_OPTIONS)
+def parameter_count(layout):
+    """The parameters of the network of ``layout``: each layer's weights then its bias, layer
+    after layer (``fastbp.network``'s layout; an ensemble has no batch normalization)."""
+    last = layout.shape[0] - 1
+    if layout[last, codes.HAS_BIAS]:
+        return layout[last, codes.BIAS_OFFSET] + layout[last, codes.FAN_OUT]
+    return (
+        layout[last, codes.WEIGHT_OFFSET] + layout[last, codes.FAN_IN] * layout[last, codes.FAN_OUT]
+    )
+
+
+class Members(loops.Loops):
+    """``kernels.loops``'s routines, with the runners of an ensemble's members in turn."""
+
+    description = "members in turn, loops over any layout"
+    key = "members"
+    imports = (
+        loops.Loops.imports + "\n"
+        "from numba import prange\n"
+        "from fastbp.kernels.members import parameter_count\n"
+        "from fastbp.kernels.state import Data, FitState, LaneState\n"
+    )
+    extra_source = _MEMBERS
+
+
+MEMBER_ROUTINES = Members()
+
+
+def kernels_for_fit(settings, options, features):
+    """The generated module's ``train_members`` and ``train_members_parallel`` for the fit
+    the encoded shared ``settings``, ``options`` and its ``features`` describe, and its
+    ``train_member`` of one member's block (what a replay runs)."""
+    fit = skeleton.Fit.of(settings, options, features)
+    # The shared settings hold the first member's L2; the kernel decays if any member does.
+    l2 = "l2" in features
+    fit = fit._replace(l2=l2, l2_biases=l2 and bool(options[codes.L2_BIASES]))
+    train = skeleton.kernel(MEMBER_ROUTINES, fit)
+    module = sys.modules[train.__module__]
+    return module.train_members, module.train_members_parallel, module.train_member
