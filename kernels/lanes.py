@@ -240,16 +240,20 @@ def train_blocks_parallel(blocks, layout, data, validation, settings, options, s
 """
 
 
+def ensemble_fit(settings, options, features):
+    """The ``skeleton.Fit`` of an ensemble's fit: the shared ``settings`` hold the first
+    member's L2, so the kernel decays wherever any member does (``features``)."""
+    fit = skeleton.Fit.of(settings, options, features)
+    l2 = "l2" in features
+    return fit._replace(l2=l2, l2_biases=l2 and bool(options[codes.L2_BIASES]))
+
+
 def kernels_for_fit(settings, options, features, routines=None):
     """The generated module's ``train_blocks`` and ``train_blocks_parallel`` for the fit the
     encoded shared ``settings``, ``options`` and its ``features`` describe (the per-lane
     settings do not change the kernel), and its ``train`` of one block; the layers are
     ``routines``' (``LANE_ROUTINES``, for any layout, by default)."""
-    fit = skeleton.Fit.of(settings, options, features)
-    # The shared settings hold the first member's L2; the kernel decays if any member does.
-    l2 = "l2" in features
-    fit = fit._replace(l2=l2, l2_biases=l2 and bool(options[codes.L2_BIASES]))
-    train = skeleton.kernel(routines or LANE_ROUTINES, fit)
+    train = skeleton.kernel(routines or LANE_ROUTINES, ensemble_fit(settings, options, features))
     module = sys.modules[train.__module__]
     return module.train_blocks, module.train_blocks_parallel, train
 

@@ -20,7 +20,7 @@ import sys
 
 from numba import njit
 
-from fastbp.kernels import codes, loops, skeleton
+from fastbp.kernels import codes, lanes, loops, skeleton
 from fastbp.kernels.config import HELPER_OPTIONS
 
 # The blocks' runners, written into the generated module after ``train``. ``history`` is
@@ -114,10 +114,6 @@ def kernels_for_fit(settings, options, features):
     """The generated module's ``train_members`` and ``train_members_parallel`` for the fit
     the encoded shared ``settings``, ``options`` and its ``features`` describe, and its
     ``train_member`` of one member's block (what a replay runs)."""
-    fit = skeleton.Fit.of(settings, options, features)
-    # The shared settings hold the first member's L2; the kernel decays if any member does.
-    l2 = "l2" in features
-    fit = fit._replace(l2=l2, l2_biases=l2 and bool(options[codes.L2_BIASES]))
-    train = skeleton.kernel(MEMBER_ROUTINES, fit)
+    train = skeleton.kernel(MEMBER_ROUTINES, lanes.ensemble_fit(settings, options, features))
     module = sys.modules[train.__module__]
     return module.train_members, module.train_members_parallel, module.train_member
