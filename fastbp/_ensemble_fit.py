@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from fastbp import _chunks, _kernels, _plan, _settings
-from fastbp._memory import aligned_zeros
+from fastbp._memory import aligned_zeros, large_empty
 from fastbp._names import METRICS
 from fastbp.errors import DivergenceError, MemberDivergenceWarning
 from fastbp.history import History
@@ -183,6 +183,7 @@ class _EnsembleRun:
             np.empty((0, ensemble.n_inputs), dtype), np.empty((0, ensemble.n_outputs), dtype)
         )
         self.settings = self._block_settings(plan["settings"])
+        self.recorded = self._recorded_columns()
         if self.in_turn:
             rows = loops.aligned_width(
                 loops.scratch_size(activation_width(self.layout), n_params, 1)
@@ -213,6 +214,19 @@ class _EnsembleRun:
         for first, value in zip((lanes.LANE_RATES, lanes.LANE_L2), values, strict=True):
             settings[:, first : first + LANES] = self._lanes_of(value)
         return settings
+
+    def _recorded_columns(self):
+        """The metrics a block's history row holds, in order: in lanes the loss and those
+        the fit asks for, their columns written into the options (``codes.RECORDED``); each
+        member in turn records all of them, as one network's kernel does."""
+        if self.in_turn:
+            return list(range(codes.METRIC_COLUMNS))
+        asked = [METRICS[name] for name in self.plan["names"]]
+        recorded = [codes.LOSS, *(code for code in dict.fromkeys(asked) if code != codes.LOSS)]
+        columns = self.plan["options"][codes.RECORDED : codes.RECORDED + codes.METRIC_COLUMNS]
+        columns[:] = -1
+        columns[recorded] = range(len(recorded))
+        return recorded
 
     def _lanes_of(self, values):
         return _lanes_of(values, self.n_blocks, self.lanes)
@@ -261,7 +275,7 @@ class _EnsembleRun:
                 "two at once"
             )
         bar = ProgressBar(plan["epochs"], plan["progress"])
-        columns = codes.METRIC_COLUMNS
+        columns = len(self.recorded)
         try:
 
             def on_chunk(done, history):
@@ -292,7 +306,7 @@ class _EnsembleRun:
     def _train_chunk(self, rows, check_every):
         options = self.plan["options"]
         options[codes.CHECK_EVERY] = check_every
-        history = rows.reshape(rows.shape[0], self.n_blocks, self.lanes, codes.METRIC_COLUMNS)
+        history = rows.reshape(rows.shape[0], self.n_blocks, self.lanes, len(self.recorded))
         before = [array.copy() for array in self.state]
         self.state.diverged[:] = -1
         start = self.done
@@ -368,7 +382,7 @@ class _EnsembleRun:
         # A block's history as the block runners pass it (a strided view: one of two
         # blocks, as NumPy calls a view of one of one contiguous), so that this call runs
         # the kernel they compiled rather than compile another.
-        rows = np.zeros((epochs, 2, self.lanes, codes.METRIC_COLUMNS))[:, 0]
+        rows = np.zeros((epochs, 2, self.lanes, len(self.recorded)))[:, 0]
         data = self.chunk_data._replace(sample_weight=self.data.sample_weight[block])
         self.block_kernel(
             state,
@@ -423,15 +437,18 @@ class _EnsembleRun:
         return _lanes_of(rows, ensemble_blocks.shape[0]).transpose(0, 2, 1)
 
     def _metric(self, table, column):
-        shaped = table.reshape(table.shape[0], self.n_blocks * self.lanes, codes.METRIC_COLUMNS)
-        return shaped[:, : self.n_members, column]
+        shaped = table.reshape(table.shape[0], self.n_blocks * self.lanes, len(self.recorded))
+        return shaped[:, : self.n_members, self.recorded.index(column)]
 
     def _history(self, table, epochs, outcome=None):
-        metrics = {name: self._metric(table[:epochs], METRICS[name]) for name in self.plan["names"]}
+        metrics = {}
+        for name in self.plan["names"]:
+            metrics[name] = large_empty((epochs, self.n_members))
+            metrics[name][:] = self._metric(table[:epochs], METRICS[name])
         diverged = sorted((member, epoch) for member, (epoch, _) in self.dead.items())
         if outcome is None:
-            return History(metrics, diverged=diverged)
-        return History(
+            return History._adopting(metrics, diverged=diverged)
+        return History._adopting(
             metrics, interrupted=outcome.interrupted, stopped=outcome.stopped, diverged=diverged
         )
 

@@ -40,6 +40,16 @@ class History(Mapping):
             array.flags.writeable = False
             self._metrics[name] = array
 
+    @classmethod
+    def _adopting(cls, metrics, **flags):
+        """A History holding the float64 arrays ``metrics`` themselves, made for it (an
+        ensemble's entries are megabytes, which the constructor would copy again)."""
+        history = cls({}, **flags)
+        for name, array in metrics.items():
+            array.flags.writeable = False
+            history._metrics[name] = array
+        return history
+
     @property
     def epochs(self):
         """Number of epochs recorded."""

@@ -106,7 +106,11 @@ L2_DIVIDED = 10  # the L2 term joins the summed gradient before the division
 L2_IN_LOSS = 11  # the history's loss adds each batch's L2 penalty
 LOSS_OUTPUT_MEAN = 12  # the history's per-example loss is the mean over the outputs
 THREADS = 13  # the matrix kernel's layer products are split over this many threads
-OPTIONS_SIZE = 14
+# An ensemble's lanes record only the metrics the fit asks for (a 256-member fit's history is
+# 5 columns a member and epoch otherwise): entry RECORDED + m is the column of metric m (LOSS,
+# SSE, ...) in a block's history row, or -1. The loss is always recorded, in column LOSS.
+RECORDED = 14
+OPTIONS_SIZE = RECORDED + METRIC_COLUMNS
 
 # Entries of the float64 counters vector: the state of a fit that is not a parameter vector,
 # carried from one chunk of epochs (one kernel call) to the next.

@@ -265,9 +265,12 @@ output_delta({acts}, {deltas}, {start}, n_outputs, {loss_code}, {out_code})"""
 _TALLIES = ["loss_sum = 0.0", "squared_sum = 0.0", "absolute_sum = 0.0", "n_correct = 0"]
 _TALLIED = re.compile(r"\b(loss_sum|squared_sum|absolute_sum|n_correct|batch_loss|batch_weight)\b")
 
+# An ensemble's block records the metrics its options list (kernels.inlined), in their
+# columns; one network, all of them from column 0.
 _RECORD = """\
 record_epoch{lanes}(
-    history, epoch, 0, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum, n_correct
+    history, epoch, {columns}, n_samples, Y.shape[1], loss_sum, squared_sum, absolute_sum,
+    n_correct
 )"""
 
 # The divisor of a batch's summed gradient, and the loss it adds to the epoch's, as the
@@ -353,7 +356,9 @@ def kernel_source(routines, fit):
         )
     # Every lane's row at once (its tallies are arrays): a view of the history per lane and
     # epoch cost a 4-example epoch of 32 lanes a fifth of its time.
-    record = _RECORD.format(lanes="_lanes" if lanes else "").splitlines()
+    record = _RECORD.format(
+        lanes="_lanes" if lanes else "", columns="options" if lanes else "0"
+    ).splitlines()
     return _TEMPLATE.format(
         description=f"{routines.description} for {fit}",
         example_helpers=getattr(routines, "example_helpers", EXAMPLE_HELPERS),

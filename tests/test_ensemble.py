@@ -373,6 +373,23 @@ def test_batches_with_momentum_or_adam_equal_single_fits(reduction, optimizer):
     assert_members_alone(nets, ensemble, joined, 10, settings)
 
 
+@pytest.mark.parametrize("metrics", [["sse", "mse"], ["accuracy", "loss", "mae"], []])
+def test_the_history_holds_each_metric_asked_for_as_single_fits_record_it(metrics):
+    nets = members(ARCHITECTURES[2], 3)
+    ensemble = Ensemble(nets)
+    history = Trainer(ensemble, learning_rate=[0.1, 0.2, 0.3], batch_size=1, seed=5).fit(
+        X, targets(ARCHITECTURES[2]), epochs=7, metrics=metrics
+    )
+    assert sorted(history) == sorted({"loss", *metrics})
+    for k, network in enumerate(nets):
+        single = Trainer(network.copy(), learning_rate=[0.1, 0.2, 0.3][k], batch_size=1, seed=5)
+        alone = single.fit(
+            X, targets(ARCHITECTURES[2]), epochs=7, metrics=metrics, sample_weight=np.ones(9)
+        )
+        for name in history:
+            np.testing.assert_array_equal(history[name][:, k], alone[name], err_msg=name)
+
+
 def test_two_threads_train_as_one():
     nets = members(ARCHITECTURES[0], 20)
     results = []
