@@ -205,8 +205,9 @@ if check_params:
 check_lanes(history, epoch, params, diverged, check_params)"""
 
 # Written into the generated module after ``train``: the blocks of an ensemble, one after
-# another or spread over Numba's threads. Each block's arrays are the leading-axis rows of
-# the ensemble's; ``history`` is (epochs, blocks, lanes, columns).
+# another or spread over Numba's threads, each trained by ``{block_kernel}`` (``train`` here,
+# one member's in kernels.members). Each block's arrays are the leading-axis rows of the
+# ensemble's; ``history`` is (epochs, blocks, lanes, columns).
 _BLOCKS = """
 
 @njit(**HELPER_OPTIONS)
@@ -222,22 +223,30 @@ def train_block(b, blocks, layout, data, validation, settings, options, scratch,
         blocks.diverged[b],
     )
     given = Data(data.X, data.Y, data.sample_weight[b], data.order)
-    return train(state, layout, given, validation, settings[b], options, scratch[b], history[:, b])
+    return {block_kernel}(
+        state, layout, given, validation, settings[b], options, scratch[b], history[:, b]
+    )
 
 
-@njit(**{jit_options})
+@njit(**JIT_OPTIONS)
 def train_blocks(blocks, layout, data, validation, settings, options, scratch, history):
     for b in range(blocks.params.shape[0]):
         train_block(b, blocks, layout, data, validation, settings, options, scratch, history)
     return history.shape[0]
 
 
-@njit(parallel=True, **{jit_options})
+@njit(parallel=True, **JIT_OPTIONS)
 def train_blocks_parallel(blocks, layout, data, validation, settings, options, scratch, history):
     for b in prange(blocks.params.shape[0]):
         train_block(b, blocks, layout, data, validation, settings, options, scratch, history)
     return history.shape[0]
 """
+
+
+def block_runners(block_kernel):
+    """The source of ``train_blocks`` and ``train_blocks_parallel``, each block trained by the
+    generated module's function ``block_kernel``."""
+    return _BLOCKS.replace("{block_kernel}", block_kernel)
 
 
 def ensemble_fit(settings, options, features):
@@ -278,7 +287,7 @@ class Lanes:
         "from fastbp.kernels.inlined import record_epoch_lanes\n"
         "from fastbp.kernels.state import Data, LaneState\n"
     )
-    extra_source = _BLOCKS.replace("{jit_options}", "JIT_OPTIONS")
+    extra_source = block_runners("train")
 
     def compiled(self, fit):
         """Guard delta clipping and sample weights (one test per output delta) and a given

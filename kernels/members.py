@@ -24,9 +24,9 @@ from numba import njit
 from fastbp.kernels import codes, lanes, loops, skeleton
 from fastbp.kernels.config import HELPER_OPTIONS
 
-# The blocks' runners, written into the generated module after ``train``. ``history`` is
-# (epochs, members, 1, columns); each member's arrays are the leading-axis rows of the
-# ensemble's, with a lane axis of 1 that the views below drop.
+# One member's block, written into the generated module after ``train`` (and the blocks'
+# runners of kernels.lanes after it). ``history`` is (epochs, 1, columns); the member's
+# arrays have a lane axis of 1, which the views below drop.
 _MEMBERS = """
 
 @njit(**JIT_OPTIONS)
@@ -46,38 +46,6 @@ def train_member(state, layout, data, validation, settings, options, scratch, hi
     trained = train(alone, layout, given, validation, settings, options, scratch, history[:, 0])
     if trained < history.shape[0]:
         state.diverged[0] = trained
-    return history.shape[0]
-
-
-@njit(**JIT_OPTIONS)
-def member_block(b, blocks, layout, data, validation, settings, options, scratch, history):
-    state = LaneState(
-        blocks.params[b],
-        blocks.rng_state[b],
-        blocks.optimizer_state[b],
-        blocks.counters[b],
-        blocks.statistics,
-        blocks.best_params,
-        blocks.best_statistics,
-        blocks.diverged[b],
-    )
-    given = Data(data.X, data.Y, data.sample_weight[b], data.order)
-    return train_member(
-        state, layout, given, validation, settings[b], options, scratch[b], history[:, b]
-    )
-
-
-@njit(**JIT_OPTIONS)
-def train_members(blocks, layout, data, validation, settings, options, scratch, history):
-    for b in range(blocks.params.shape[0]):
-        member_block(b, blocks, layout, data, validation, settings, options, scratch, history)
-    return history.shape[0]
-
-
-@njit(parallel=True, **JIT_OPTIONS)
-def train_members_parallel(blocks, layout, data, validation, settings, options, scratch, history):
-    for b in prange(blocks.params.shape[0]):
-        member_block(b, blocks, layout, data, validation, settings, options, scratch, history)
     return history.shape[0]
 """
 
@@ -106,19 +74,20 @@ class Members(loops.Loops):
     imports = (
         loops.Loops.imports + "\n"
         "from numba import prange\n"
+        "from fastbp.kernels.config import HELPER_OPTIONS\n"
         "from fastbp.kernels.members import parameter_count\n"
         "from fastbp.kernels.state import Data, FitState, LaneState\n"
     )
-    extra_source = _MEMBERS
+    extra_source = _MEMBERS + lanes.block_runners("train_member")
 
 
 MEMBER_ROUTINES = Members()
 
 
 def kernels_for_fit(settings, options, features):
-    """The generated module's ``train_members`` and ``train_members_parallel`` for the fit
+    """The generated module's ``train_blocks`` and ``train_blocks_parallel`` for the fit
     the encoded shared ``settings``, ``options`` and its ``features`` describe, and its
     ``train_member`` of one member's block (what a replay runs)."""
     train = skeleton.kernel(MEMBER_ROUTINES, lanes.ensemble_fit(settings, options, features))
     module = sys.modules[train.__module__]
-    return module.train_members, module.train_members_parallel, module.train_member
+    return module.train_blocks, module.train_blocks_parallel, module.train_member
