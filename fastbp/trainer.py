@@ -31,7 +31,10 @@ class Trainer:
         ``Ensemble``'s members are trained together, each exactly as it would be alone with
         its own ``learning_rate``, ``l2`` and ``seed`` (each of which then takes one value
         per member, a sequence, or one for all) and the other settings in common; its fits
-        record histories of shape ``(epochs, n_members)``. An ensemble's fit runs SGD,
+        record histories of shape ``(epochs, n_members)``. The members run side by side in
+        SIMD lanes or, in per-example fits without Adam of networks of 1,200 parameters or
+        more, in turn on the generic kernel, in one compiled call either way (``kernel``
+        "generic" and "auto" choose so; "matrix" is refused). An ensemble's fit runs SGD,
         momentum, Nesterov and Adam, L2, delta clipping, sample weights, a given ``order``,
         the ``"exp"`` output with the Poisson loss, and dropout per example (each member's
         masks drawn from its own ``seed``); it refuses by name, not yet running them,
