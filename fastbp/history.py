@@ -42,8 +42,9 @@ class History(Mapping):
 
     @classmethod
     def _adopting(cls, metrics, **flags):
-        """A History holding the float64 arrays ``metrics`` themselves, made for it (an
-        ensemble's entries are megabytes, which the constructor would copy again)."""
+        """A History holding the float64 arrays ``metrics`` themselves, made for it or views
+        of a table nothing writes any more (an ensemble's entries are megabytes, which the
+        constructor would copy)."""
         history = cls({}, **flags)
         for name, array in metrics.items():
             array.flags.writeable = False
