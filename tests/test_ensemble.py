@@ -531,9 +531,11 @@ def test_bad_input_is_refused_before_anything_runs():
     assert ensemble.metadata["fits"] == []
 
 
-def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits():
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits(shuffle):
     # The kernel long fits of tiny networks take, written out for the layout (forced here on
-    # a short fit); a member per lane of one block and a few of the next.
+    # a short fit); a member per lane of one block and a few of the next. Unshuffled, every
+    # lane reads the same example, once for all.
     architecture = ([3, 4, 2], ["relu", "sigmoid"], [True, False])
     n_members = 19
     nets = members(architecture, n_members)
@@ -545,6 +547,7 @@ def test_lanes_unrolled_for_a_tiny_layout_equal_single_fits():
         "batch_size": 1,
         "clip_value": 0.8,
         "l2_biases": True,
+        "shuffle": shuffle,
     }
     ensemble = Ensemble(nets)
     trainer = Trainer(ensemble, kernel="unrolled", **settings)
