@@ -25,6 +25,7 @@ import numpy as np
 from fastbp import _chunks, _kernels, _plan, _settings
 from fastbp._memory import aligned_zeros, large_empty
 from fastbp._names import METRICS
+from fastbp.ensemble import in_blocks, member_rows
 from fastbp.errors import DivergenceError, MemberDivergenceWarning
 from fastbp.history import History
 from fastbp.kernels import codes, lanes, loops, members
@@ -93,10 +94,8 @@ IN_TURN_MIN_PARAMS = 1200
 
 def _in_turn(trainer, plan):
     """Whether the members train one after another (``kernels.members``) rather than in
-    lanes: per-example fits without Adam of networks of ``IN_TURN_MIN_PARAMS`` or more,
-    unless the lanes written out for a tiny layout were chosen."""
-    if trainer.kernel == "unrolled" or _unrolled(trainer, plan):
-        return False
+    generic lanes: per-example fits without Adam of networks of ``IN_TURN_MIN_PARAMS`` or
+    more. (The lanes written out for a tiny layout, where chosen, come first.)"""
     per_example = trainer.batch_size == 1 and "adam" not in plan["features"]
     return per_example and trainer.network._blocks.shape[1] >= IN_TURN_MIN_PARAMS
 
@@ -161,12 +160,13 @@ class _EnsembleRun:
         self.layout = ensemble.layout
         kernels = (plan["settings"], plan["options"], plan["features"])
         # Blocks of LANES members side by side, or of one member each (kernels.members).
-        self.in_turn = _in_turn(trainer, plan)
+        unrolled = _unrolled(trainer, plan)
+        self.in_turn = trainer.kernel != "unrolled" and not unrolled and _in_turn(trainer, plan)
         self.lanes = 1 if self.in_turn else LANES
         self.n_blocks = n_blocks = -(-self.n_members // self.lanes)
         if self.in_turn:
             kernels = members.kernels_for_fit(*kernels)
-        elif _unrolled(trainer, plan):
+        elif unrolled:
             kernels = lanes.unrolled_kernels_for_fit(self.layout, *kernels)
         else:
             kernels = lanes.kernels_for_fit(*kernels)
@@ -184,15 +184,12 @@ class _EnsembleRun:
         )
         self.settings = self._block_settings(plan["settings"])
         self.recorded = self._recorded_columns()
+        width = activation_width(self.layout)
         if self.in_turn:
-            rows = loops.aligned_width(
-                loops.scratch_size(activation_width(self.layout), n_params, 1)
-            )
+            shape = (n_blocks, loops.aligned_width(loops.scratch_size(width, n_params, 1)))
         else:
-            rows = lanes.scratch_rows(activation_width(self.layout), n_params) * LANES
-        self.scratch = aligned_zeros(n_blocks * rows, dtype).reshape(n_blocks, rows)
-        if not self.in_turn:
-            self.scratch = self.scratch.reshape(n_blocks, rows // LANES, LANES)
+            shape = (n_blocks, lanes.scratch_rows(width, n_params), LANES)
+        self.scratch = aligned_zeros(int(np.prod(shape)), dtype).reshape(shape)
         self.state = self._working_state()
         self.dead = {}  # member: (epoch, its lane's state from the end of the epoch before)
         self.done = 0
@@ -229,7 +226,7 @@ class _EnsembleRun:
         return recorded
 
     def _lanes_of(self, values):
-        return _lanes_of(values, self.n_blocks, self.lanes)
+        return in_blocks(values, self.n_blocks, self.lanes)
 
     def _blocks_of(self, members):
         """``members`` (one row per member) as this fit's blocks, ``(n_blocks, n, lanes)``:
@@ -426,7 +423,7 @@ class _EnsembleRun:
         state = _optimizer_state(self.trainer, self.ensemble)
         if not self.in_turn:
             return state.copy()
-        return self._blocks_of(_member_rows(state, self.n_members))
+        return self._blocks_of(member_rows(state, self.n_members))
 
     def _in_ensemble_layout(self, blocks, ensemble_blocks):
         """An array of this fit's blocks, ``(n_blocks, n, lanes)``, in the layout of the
@@ -434,7 +431,7 @@ class _EnsembleRun:
         if not self.in_turn:
             return blocks
         rows = blocks[:, : ensemble_blocks.shape[1], 0]
-        return _lanes_of(rows, ensemble_blocks.shape[0]).transpose(0, 2, 1)
+        return in_blocks(rows, ensemble_blocks.shape[0]).transpose(0, 2, 1)
 
     def _metric(self, table, column):
         shaped = table.reshape(table.shape[0], self.n_blocks * self.lanes, len(self.recorded))
@@ -449,8 +446,9 @@ class _EnsembleRun:
         for name in self.plan["names"]:
             metrics[name] = self._metric(table[:epochs], METRICS[name])
             if outcome is None:
-                metrics[name] = large_empty((epochs, self.n_members))
-                metrics[name][:] = self._metric(table[:epochs], METRICS[name])
+                copy = large_empty((epochs, self.n_members))
+                copy[:] = metrics[name]
+                metrics[name] = copy
         diverged = sorted((member, epoch) for member, (epoch, _) in self.dead.items())
         if outcome is None:
             return History._adopting(metrics, diverged=diverged)
@@ -503,20 +501,6 @@ def _member_record(record, member):
 
 
 _PER_MEMBER = tuple(setting.name for setting in _settings.SETTINGS if setting.per_member)
-
-
-def _lanes_of(values, n_blocks, lanes=LANES):
-    """``values`` (one entry or row per member) as ``(n_blocks, lanes, ...)``, the lanes
-    past the last member repeating it."""
-    values = np.asarray(values)
-    padding = np.repeat(values[-1:], n_blocks * lanes - values.shape[0], axis=0)
-    padded = np.concatenate([values, padding])
-    return np.ascontiguousarray(padded.reshape(n_blocks, lanes, *values.shape[1:]))
-
-
-def _member_rows(blocks, n_members):
-    """An array in the ensemble's layout, ``(blocks, n, LANES)``, as one row per member."""
-    return blocks.transpose(0, 2, 1).reshape(-1, blocks.shape[1])[:n_members]
 
 
 def _optimizer_state(trainer, ensemble):

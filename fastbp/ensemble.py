@@ -58,11 +58,7 @@ class Ensemble:
             n_blocks, n_params, LANES
         )
         members = np.stack([network.params for network in networks])
-        # Lanes past the last member train a copy of it, whose results nobody reads.
-        padded = np.concatenate(
-            [members, np.repeat(members[-1:], n_blocks * LANES - len(networks), 0)]
-        )
-        self._blocks[:] = padded.reshape(n_blocks, LANES, n_params).transpose(0, 2, 1)
+        self._blocks[:] = in_blocks(members, n_blocks).transpose(0, 2, 1)
         self._fit_lock = threading.Lock()  # held by Trainer.fit, as a Network's
         self.metadata = {"fits": []}
 
@@ -108,8 +104,7 @@ class Ensemble:
     @property
     def params(self):
         """Every member's parameters, a copy of shape ``(n_members, n_params)``."""
-        flat = self._blocks.transpose(0, 2, 1).reshape(-1, self._blocks.shape[1])
-        return flat[: self.n_members].copy()
+        return member_rows(self._blocks, self.n_members).copy()
 
     def predict(self, X, mean=False):
         """Each member's outputs for every row of ``X``.
@@ -184,6 +179,21 @@ def _delegate(name):
 
 for _name in (*_ARCHITECTURE, "dtype", "n_inputs", "n_outputs", "layout", "norm_epsilon"):
     setattr(Ensemble, _name, _delegate(_name))
+
+
+def in_blocks(values, n_blocks, lanes=LANES):
+    """``values`` (one entry or row per member) as ``(n_blocks, lanes, ...)``; the lanes past
+    the last member repeat it (they train a copy of it, whose results nobody reads)."""
+    values = np.asarray(values)
+    padding = np.repeat(values[-1:], n_blocks * lanes - values.shape[0], axis=0)
+    padded = np.concatenate([values, padding])
+    return np.ascontiguousarray(padded.reshape(n_blocks, lanes, *values.shape[1:]))
+
+
+def member_rows(blocks, n_members):
+    """An array in the ensemble's layout, ``(blocks, n, LANES)``, as one row per member (a
+    view where NumPy can)."""
+    return blocks.transpose(0, 2, 1).reshape(-1, blocks.shape[1])[:n_members]
 
 
 def _check_members(networks):

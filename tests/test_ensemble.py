@@ -39,19 +39,12 @@ from fastbp.optimizers import SGD, Adam
 RNG = np.random.default_rng(21)
 
 
-def _in_turn_unless_unrolled(trainer, plan):
-    return not (trainer.kernel == "unrolled" or _ensemble_fit._unrolled(trainer, plan))
-
-
 @pytest.fixture(params=["lanes", "in turn"], autouse=True)
 def ensemble_path(request):
     """Run the test with the members trained in lanes, or in turn whatever their size and
     fit (but where the lanes written out for a tiny layout run)."""
-    if request.param == "lanes":
-        choice = lambda trainer, plan: False  # noqa: E731
-    else:
-        choice = _in_turn_unless_unrolled
-    with mock.patch.object(_ensemble_fit, "_in_turn", choice):
+    in_turn = request.param == "in turn"
+    with mock.patch.object(_ensemble_fit, "_in_turn", lambda trainer, plan: in_turn):
         yield request.param
 
 
