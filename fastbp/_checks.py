@@ -4,6 +4,7 @@ Every failure is a TypeError (wrong kind of thing) or ValueError (wrong value) w
 names the argument and says what was expected.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -75,7 +76,7 @@ def check_positive_finite(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {value!r}")
     value = float(value)
-    if not np.isfinite(value) or value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number greater than 0; got {value}")
     return value
 
@@ -89,7 +90,7 @@ def check_real(value, name, low=-np.inf, high=np.inf, include_low=True, include_
     inside = (value >= low if include_low else value > low) and (
         value <= high if include_high else value < high
     )
-    if not (np.isfinite(value) and inside):
+    if not (math.isfinite(value) and inside):
         interval = "[" if include_low else "("
         interval += f"{low:g}, {high:g}" + ("]" if include_high else ")")
         raise ValueError(f"{name} must be a finite number in {interval}; got {value}")

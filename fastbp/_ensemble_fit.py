@@ -316,11 +316,8 @@ class _EnsembleRun:
             self._put_lane(member, lane_state)
             block, lane = divmod(member, self.lanes)
             history[:, block, lane] = np.nan
-        found = [
-            member
-            for member in range(self.n_members)
-            if member not in self.dead and self.state.diverged[divmod(member, self.lanes)] >= 0
-        ]
+        noticed = np.flatnonzero(self.state.diverged.reshape(-1)[: self.n_members] >= 0)
+        found = [int(member) for member in noticed if member not in self.dead]
         for member in found:
             epoch, lane_state = self._rewind(member, LaneState(*before))
             self.dead[member] = (start + epoch, lane_state)
@@ -466,8 +463,8 @@ class _EnsembleRun:
         record["epochs"] = epochs
         record["members_diverged"] = [list(pair) for pair in diverged]
         ensemble.metadata["fits"].append(record)
-        for member in range(self.n_members):
-            ensemble._member_metadata[member]["fits"].append(_member_record(record, member))
+        for member, own in enumerate(_member_records(record, self.n_members)):
+            ensemble._member_metadata[member]["fits"].append(own)
         trainer.history = self._history(outcome.history, epochs, outcome)
         if len(self.dead) == self.n_members:
             member, epoch = max(diverged, key=lambda pair: pair[1])
@@ -490,14 +487,16 @@ class _EnsembleRun:
         return trainer.history
 
 
-def _member_record(record, member):
-    """What member ``member``'s own metadata keeps of an ensemble's fit: its own values."""
-    own = dict(record, ensemble=True)
-    del own["members_diverged"]
-    for name in _PER_MEMBER:
-        if isinstance(own.get(name), list):
-            own[name] = own[name][member]
-    return own
+def _member_records(record, n_members):
+    """What each member's own metadata keeps of an ensemble's fit: its own values."""
+    shared = dict(record, ensemble=True)
+    del shared["members_diverged"]
+    own_values = {name: shared[name] for name in _PER_MEMBER if isinstance(shared.get(name), list)}
+    records = [dict(shared) for _ in range(n_members)]
+    for name, values in own_values.items():
+        for own, value in zip(records, values, strict=True):
+            own[name] = value
+    return records
 
 
 _PER_MEMBER = tuple(setting.name for setting in _settings.SETTINGS if setting.per_member)

