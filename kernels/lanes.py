@@ -100,7 +100,6 @@ orders = np.empty((lanes, n_samples), np.int64)
 for m in range(lanes):
     for i in range(n_samples):
         orders[m, i] = i
-examples = np.empty(lanes, np.int64)
 diverged = state.diverged
 loss_sum = np.zeros(lanes)
 squared_sum = np.zeros(lanes)
@@ -131,13 +130,13 @@ def _bind(step, lines):
 _GATHER = """\
 if shuffle and not given_order:
     for m in range(lanes):
-        example = examples[m]
+        example = orders[m, i]
         for k in range(n_inputs):
             acts[k, m] = X[example, k]
         for j in range(n_outputs):
             lane_targets[m, j] = Y[example, j]
 else:
-    example = examples[0]
+    example = orders[0, i]
     for k in range(n_inputs):
         value = X[example, k]
         for m in range(lanes):
@@ -146,8 +145,9 @@ else:
         value = Y[example, j]
         for m in range(lanes):
             lane_targets[m, j] = value
-for m in range(lanes):
-    lane_weights[m] = sample_weight[m, examples[m]] if weighted else one"""
+if weighted:
+    for m in range(lanes):
+        lane_weights[m] = sample_weight[m, orders[m, i]]"""
 
 _FORWARD = f"""\
 {_GATHER}
@@ -572,11 +572,10 @@ class UnrolledLanes(Lanes):
         n_outputs = self.rows[-1][codes.FAN_OUT]
         units = [(f"acts[{k}, m]", f"X[example, {k}]") for k in range(n_inputs)]
         units += [(f"lane_targets[m, {j}]", f"Y[example, {j}]") for j in range(n_outputs)]
-        gathered = ["example = examples[m]", *(f"{lane} = {value}" for lane, value in units)]
-        read = ["example = examples[0]"]
+        gathered = ["example = orders[m, i]", *(f"{lane} = {value}" for lane, value in units)]
+        read = ["example = orders[0, i]"]
         read += [f"value_{i} = {value}" for i, (_, value) in enumerate(units)]
         shared = [f"{lane} = value_{i}" for i, (lane, _) in enumerate(units)]
-        weights = ["lane_weights[m] = sample_weight[m, examples[m]] if weighted else one"]
         return [
             "if shuffle and not given_order:",
             "    for m in range(lanes):",
@@ -585,8 +584,7 @@ class UnrolledLanes(Lanes):
             *(f"    {line}" for line in read),
             "    for m in range(lanes):",
             *(f"        {line}" for line in self._flat(shared)),
-            "for m in range(lanes):",
-            *(f"    {line}" for line in self._flat(weights)),
+            *_GATHER.splitlines()[-3:],
         ]
 
     def backward_lines(self, fit, step):

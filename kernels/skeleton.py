@@ -246,7 +246,7 @@ for start in range(0, n_samples, batch_size):
 
 # The example (each member lane's, in an ensemble) visited at step ``i`` of the epoch.
 _PICK = ["example = order[i]"]
-_LANE_PICK = ["for m in range(lanes):", "    examples[m] = orders[m, i]"]
+_LANE_PICK = []  # each lane's example is read where the lanes gather it (kernels.lanes)
 
 _SCORE = """\
 example_loss, squared, absolute, correct = score_example(
@@ -415,7 +415,7 @@ def _example_lines(fit, routines, step):
     scoring = [*_score_call(routines), *_score_lines(fit, routines)]
     return [
         *routines.forward_lines(fit),
-        *_per_lane(routines, scoring, ["example = examples[m]", "lane_start = m * n_outputs"]),
+        *_per_lane(routines, scoring, ["lane_start = m * n_outputs"]),
         *_prologue(routines, step),
         *routines.backward_lines(fit, step),
     ]
