@@ -25,7 +25,7 @@ import numpy as np
 from fastbp import _chunks, _kernels, _plan, _settings
 from fastbp._memory import aligned_zeros, large_empty
 from fastbp._names import METRICS
-from fastbp.ensemble import in_blocks, member_rows
+from fastbp.ensemble import in_blocks, member_rows, put_member_rows
 from fastbp.errors import DivergenceError, MemberDivergenceWarning
 from fastbp.history import History
 from fastbp.kernels import codes, lanes, loops, members
@@ -237,7 +237,10 @@ class _EnsembleRun:
             rows = loops.aligned_width(rows)
         blocks = aligned_zeros(self.n_blocks * rows * self.lanes, members.dtype)
         blocks = blocks.reshape(self.n_blocks, rows, self.lanes)
-        blocks[:, : members.shape[1]] = self._lanes_of(members).transpose(0, 2, 1)
+        if self.in_turn:
+            blocks[:, : members.shape[1], 0] = members  # no padding, no temporary copies
+        else:
+            blocks[:, : members.shape[1]] = self._lanes_of(members).transpose(0, 2, 1)
         return blocks
 
     def _working_state(self):
@@ -407,11 +410,9 @@ class _EnsembleRun:
 
     def _commit(self):
         trainer, ensemble, state = self.trainer, self.ensemble, self.state
-        ensemble._blocks[:] = self._in_ensemble_layout(state.params, ensemble._blocks)
+        self._put_in_ensemble_layout(state.params, ensemble._blocks)
         trainer._rng_state[:] = state.rng_state.reshape(-1)[: self.n_members]
-        trainer._optimizer_state[:] = self._in_ensemble_layout(
-            state.optimizer_state, trainer._optimizer_state
-        )
+        self._put_in_ensemble_layout(state.optimizer_state, trainer._optimizer_state)
         trainer._counters[:] = state.counters[0]
 
     def _optimizer_state(self):
@@ -422,13 +423,13 @@ class _EnsembleRun:
             return state.copy()
         return self._blocks_of(member_rows(state, self.n_members))
 
-    def _in_ensemble_layout(self, blocks, ensemble_blocks):
-        """An array of this fit's blocks, ``(n_blocks, n, lanes)``, in the layout of the
-        ensemble's ``ensemble_blocks`` (``(blocks of LANES, n, LANES)``)."""
+    def _put_in_ensemble_layout(self, blocks, ensemble_blocks):
+        """Write an array of this fit's blocks, ``(n_blocks, n, lanes)``, into
+        ``ensemble_blocks``, its counterpart in the ensemble's layout (blocks of LANES)."""
         if not self.in_turn:
-            return blocks
-        rows = blocks[:, : ensemble_blocks.shape[1], 0]
-        return in_blocks(rows, ensemble_blocks.shape[0]).transpose(0, 2, 1)
+            ensemble_blocks[:] = blocks
+        else:
+            put_member_rows(ensemble_blocks, blocks[:, : ensemble_blocks.shape[1], 0])
 
     def _metric(self, table, column):
         shaped = table.reshape(table.shape[0], self.n_blocks * self.lanes, len(self.recorded))

@@ -58,7 +58,7 @@ class Ensemble:
             n_blocks, n_params, LANES
         )
         members = np.stack([network.params for network in networks])
-        self._blocks[:] = in_blocks(members, n_blocks).transpose(0, 2, 1)
+        put_member_rows(self._blocks, members)
         self._fit_lock = threading.Lock()  # held by Trainer.fit, as a Network's
         self.metadata = {"fits": []}
 
@@ -188,6 +188,19 @@ def in_blocks(values, n_blocks, lanes=LANES):
     padding = np.repeat(values[-1:], n_blocks * lanes - values.shape[0], axis=0)
     padded = np.concatenate([values, padding])
     return np.ascontiguousarray(padded.reshape(n_blocks, lanes, *values.shape[1:]))
+
+
+def put_member_rows(blocks, rows):
+    """Write ``rows`` (one per member) into ``blocks``, an array in the ensemble's layout
+    ``(blocks, n, LANES)``, the lanes past the last member repeating it, as ``in_blocks``
+    pads: block by block, without ``in_blocks``' padded copies (a 32-member fit of 64-32-10
+    took 0.8 ms to commit through them, most of it the copies' first page faults)."""
+    lanes = blocks.shape[2]
+    n = rows.shape[1]
+    for block in range(blocks.shape[0]):
+        members = rows[block * lanes : (block + 1) * lanes]
+        blocks[block, :n, : members.shape[0]] = members.T
+        blocks[block, :n, members.shape[0] :] = rows[-1][:, None]
 
 
 def member_rows(blocks, n_members):
