@@ -222,8 +222,8 @@ def _check_members(networks):
     first = networks[0]
     if any(first.batch_norm):
         raise ValueError("networks: an Ensemble does not hold batch-normalized networks yet")
-    # One tuple a member, compared whole (each value an attribute of the network): the
-    # attribute by attribute comparison took a 256-member Ensemble 0.6 ms.
+    # The first network's values read once, each member's compared as one tuple: 256
+    # members took 0.6 ms with every attribute of both read for every member.
     names = (*_ARCHITECTURE, "dtype")
     architecture = tuple(getattr(first, name) for name in names)
     for k, network in enumerate(networks[1:], start=1):
@@ -233,9 +233,7 @@ def _check_members(networks):
                 f"networks must share one architecture and dtype: networks[{k}] has "
                 f"{name} {getattr(network, name)!r}, networks[0] {getattr(first, name)!r}"
             )
-        if network.scaling is not first.scaling and not _same_scaling(
-            network.scaling, first.scaling
-        ):
+        if not _same_scaling(network.scaling, first.scaling):
             raise ValueError(
                 f"networks must share one input scaling: networks[{k}]'s differs from networks[0]'s"
             )

@@ -121,13 +121,19 @@ def _bind(step, lines):
     return [*lines, "step_size = step_sizes[m]"]
 
 
+# Each lane's sample weight, in weighted fits only (the others read none).
+_GATHER_WEIGHTS = """\
+if weighted:
+    for m in range(lanes):
+        lane_weights[m] = sample_weight[m, orders[m, i]]"""
+
 # Each lane's example gathered first, so that the loops over the lanes after it read their
 # arrays in order (LLVM vectorizes none that reads through an index). Unless each member
 # shuffles its own order, every lane visits the same example (in order, or the given
 # order), whose values are then read once and stored across the lanes, in a loop LLVM
 # vectorizes: 256 streetlight nets (N1) spent 8.8-9.4 ms in the kernel so, against
 # 11.8-14.6 gathering lane by lane, alternated.
-_GATHER = """\
+_GATHER = f"""\
 if shuffle and not given_order:
     for m in range(lanes):
         example = orders[m, i]
@@ -145,9 +151,7 @@ else:
         value = Y[example, j]
         for m in range(lanes):
             lane_targets[m, j] = value
-if weighted:
-    for m in range(lanes):
-        lane_weights[m] = sample_weight[m, orders[m, i]]"""
+{_GATHER_WEIGHTS}"""
 
 _FORWARD = f"""\
 {_GATHER}
@@ -584,7 +588,7 @@ class UnrolledLanes(Lanes):
             *(f"    {line}" for line in read),
             "    for m in range(lanes):",
             *(f"        {line}" for line in self._flat(shared)),
-            *_GATHER.splitlines()[-3:],
+            *_GATHER_WEIGHTS.splitlines(),
         ]
 
     def backward_lines(self, fit, step):
