@@ -1,4 +1,4 @@
-"""asv benchmarks of ``fastbp.Ensemble`` on N1-N2 (``fastbp bench``'s ensembles section).
+"""asv benchmarks of ``fastbp.Ensemble``: N1-N2 (``fastbp bench``'s ensembles section) and the README's example.
 
 Per member-example visited: the ensemble at 1 and 2 threads, fastbp's loop of single fits
 (N1 shortened to 200 epochs: its Python time per fit does not shrink with the epochs), and
@@ -66,3 +66,36 @@ def _ns(run, units):
     started = time.perf_counter()
     run()
     return (time.perf_counter() - started) / units * 1e9
+
+
+class TimeXorSeeds:
+    """The README's ensemble example: the 11-line tutorial's XOR net from 100 seeds, full
+    batch, 60,000 epochs, one thread (the written-out lanes whose forward pass calls exp)."""
+
+    timeout = 300
+
+    def setup(self):
+        from fastbp import Ensemble, Trainer
+
+        X = [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+        y = [0, 1, 1, 0]
+
+        def fit():
+            ensemble = Ensemble.from_seeds(
+                [3, 4, 1], seeds=range(100), activations="sigmoid", bias=False, init="uniform"
+            )
+            trainer = Trainer(
+                ensemble, learning_rate=1.0, batch_size=None, reduction="sum", shuffle=False
+            )
+            trainer.fit(X, y, epochs=60_000, metrics=["mae"])
+
+        self.fit = fit
+        fit()  # compiles (or loads) the kernel outside the timing
+
+    def time_fit(self):
+        self.fit()
+
+    def track_ns_per_member_example(self):
+        return _ns(self.fit, 100 * 4 * 60_000)
+
+    track_ns_per_member_example.unit = "ns/member-example"
