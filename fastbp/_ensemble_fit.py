@@ -238,9 +238,9 @@ class _EnsembleRun:
         blocks = aligned_zeros(self.n_blocks * rows * self.lanes, members.dtype)
         blocks = blocks.reshape(self.n_blocks, rows, self.lanes)
         if self.in_turn:
-            blocks[:, : members.shape[1], 0] = members  # no padding, no temporary copies
+            blocks[:, : members.shape[1], 0] = members  # one member a block: no padding
         else:
-            blocks[:, : members.shape[1]] = self._lanes_of(members).transpose(0, 2, 1)
+            put_member_rows(blocks, members)
         return blocks
 
     def _working_state(self):
