@@ -12,11 +12,12 @@ import onnx
 import onnxruntime
 import pytest
 import skl2onnx
+from rounding import TOLERANCE, assert_close, error_scales
 from skl2onnx.common.data_types import FloatTensorType, Int64TensorType
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from test_onnx import TOLERANCE, assert_close, error_scales, randomize
+from test_onnx import randomize
 
 from fastbp import Network, Standardization, sklearn_onnx
 from fastbp.sklearn import MLPClassifier, MLPRegressor
