@@ -7,11 +7,11 @@ validation data and early stopping.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_equivalence import configurations, learning_rate, make_data, regression_data
 
-from fastbp import Network, Trainer, reference
+from fastbp import DivergenceError, Network, Trainer, reference
 from fastbp.optimizers import RPROP, SGD, Adam
 from fastbp.schedules import Constant, InverseScaling, Plateau, Step
 
@@ -111,6 +111,15 @@ def feature_learning_rate(config):
 
 
 def train_both(config, threads=1):
+    """A fit of ``config`` on ``threads`` and the reference's from the same start, for draws
+    whose result rounding cannot decide (``well_conditioned``); hypothesis sets others aside."""
+    net, history, expected, conditioned = fit_both(config, threads)
+    assume(conditioned)
+    return net, history, expected
+
+
+def fit_both(config, threads=1):
+    """``train_both``'s fits, and whether the reference's is well conditioned."""
     net = Network(
         config["sizes"],
         activations=config["activations"],
@@ -160,20 +169,64 @@ def train_both(config, threads=1):
         validation_data=validation,
         **stopping,
     )
-    expected = reference.fit(
-        *start,
-        list(net.activations),
-        X,
-        Y,
-        epochs=config["epochs"],
-        **training,
-        **features,
-        sample_weight=weights,
-        validation_data=validation,
-        **stopping,
-        **({"norms": norms} if norms else {}),
+
+    def reference_fit(start_weights, start_biases):
+        return reference.fit(
+            start_weights,
+            start_biases,
+            list(net.activations),
+            X,
+            Y,
+            epochs=config["epochs"],
+            **training,
+            **features,
+            sample_weight=weights,
+            validation_data=validation,
+            **stopping,
+            **({"norms": norms} if norms else {}),
+        )
+
+    expected = reference_fit(*start)
+    return net, history, expected, well_conditioned(reference_fit, start, expected)
+
+
+# A start this far from the fit's (relative, in each weight and bias), and how far from the
+# fit's end that may leave it: two correct implementations round differently from their first
+# step on, and by about this much (a 21-22-5-24-1 fit with Adam ended its first epoch 1e-13
+# relative from the reference, then the gap grew tenfold an epoch). A fit that turns such a
+# gap into a tenth of the 1e-9 contract or more is decided by rounding, not by the code, and
+# no tolerance can judge it: hypothesis sets the draw aside.
+NUDGE = 1e-13
+ROUNDING_MARGIN = {"rtol": 1e-10, "atol": 1e-13}
+
+
+def well_conditioned(reference_fit, start, expected):
+    """Whether the reference, started ``NUDGE`` away from ``start``, ends within
+    ``ROUNDING_MARGIN`` of ``expected`` (its fit from ``start``) in every parameter and
+    history entry."""
+    rng = np.random.default_rng(0)
+
+    def nudged(values):
+        return None if values is None else values * (1 + NUDGE * rng.uniform(-1, 1, values.shape))
+
+    try:
+        moved = reference_fit([nudged(w) for w in start[0]], [nudged(b) for b in start[1]])
+    except DivergenceError:
+        return False
+    return all(
+        a.shape == b.shape and np.allclose(a, b, **ROUNDING_MARGIN, equal_nan=True)
+        for a, b in zip(fit_arrays(moved), fit_arrays(expected), strict=True)
     )
-    return net, history, expected
+
+
+def fit_arrays(reference_fit):
+    """Every array of a reference fit: weights, biases, batch normalization and history."""
+    weights, biases, history, *norms = reference_fit
+    arrays = [*weights, *(b for b in biases if b is not None)]
+    for norm in norms[0] if norms else ():
+        if norm is not None:
+            arrays += [norm.gamma, norm.beta, norm.mean, norm.var]
+    return arrays + [history[name] for name in sorted(history)]
 
 
 @settings(deadline=None, max_examples=120, suppress_health_check=[HealthCheck.too_slow])
