@@ -1,4 +1,5 @@
-"""asv benchmarks of ``fastbp.Ensemble``: N1-N2 (``fastbp bench``'s ensembles section) and the README's example.
+"""asv benchmarks of ``fastbp.Ensemble``: N1-N2 (``fastbp bench``'s ensembles section) and
+the README's example.
 
 Per member-example visited: the ensemble at 1 and 2 threads, fastbp's loop of single fits
 (N1 shortened to 200 epochs: its Python time per fit does not shrink with the epochs), and
