@@ -7,6 +7,7 @@ from fastbp.ensemble import Ensemble
 from fastbp.errors import (
     DivergenceError,
     FitInterruptedWarning,
+    FitWarning,
     MemberDivergenceWarning,
     ModelFileError,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "DivergenceError",
     "Ensemble",
     "FitInterruptedWarning",
+    "FitWarning",
     "History",
     "MemberDivergenceWarning",
     "ModelFileError",

@@ -90,6 +90,7 @@ class Solver:
             clip_norm=estimator.clip_norm,
             threads=estimator.threads,
         )
+        self.trainer._checks_result = False
 
     def moved_to(self, network):
         """A copy of this solver, its state included, training ``network``."""
@@ -97,6 +98,7 @@ class Solver:
         copy = object.__new__(Solver)
         copy.__dict__.update(self.__dict__)
         copy.trainer = Trainer(network, **{name: getattr(trainer, name) for name in _SETTINGS})
+        copy.trainer._checks_result = False
         for name in ("_rng_state", "_counters"):
             setattr(copy.trainer, name, getattr(trainer, name).copy())
         if trainer._optimizer_state is not None:

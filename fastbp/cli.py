@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -16,11 +17,11 @@ import fastbp
 from fastbp import data, datasets, optimizers
 from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS
 from fastbp._settings import SETTINGS as TRAINER_SETTINGS
-from fastbp.errors import DivergenceError, ModelFileError
+from fastbp.errors import DivergenceError, FitWarning, ModelFileError
 from fastbp.evaluation import evaluate
 from fastbp.network import Network
 from fastbp.onnx_export import DEFAULT_OPSET, MIN_OPSET, is_classifier
-from fastbp.scaling import Standardization
+from fastbp.scaling import Standardization, fold_target_scaling
 from fastbp.trainer import Trainer
 from fastbp.weighting import validation_split
 
@@ -37,6 +38,10 @@ CSV_RECIPE = {
     "seed": 0,
     "epochs": 100,
     "metrics": ["mae"],
+    # Columns and regression targets far from unit scale (prices, counts) drive a relu
+    # network at this rate to divergence or to one output for every row: both are scaled.
+    "standardize": True,
+    "standardize_targets": True,
 }
 # The fraction of the examples held out to score a fit, unless the recipe or
 # --validation-fraction says otherwise (the tutorials' recipes hold out none).
@@ -65,6 +70,7 @@ RECIPE_OPTIONS = (
     "bias",
     "kernel",
     "standardize",
+    "standardize_targets",
     "validation_fraction",
 )
 UNSET = object()  # an option not given, where None is a value (--batch-size full)
@@ -169,7 +175,15 @@ def _add_train(commands):
     train.add_argument(
         "--standardize",
         action=argparse.BooleanOptionalAction,
-        help="scale inputs to mean 0, deviation 1; saved with the model and applied by predict",
+        help="scale inputs to mean 0, deviation 1; saved with the model and applied by predict "
+        "(default: on for files and scikit-learn's datasets, off for the tutorials')",
+    )
+    train.add_argument(
+        "--standardize-targets",
+        action=argparse.BooleanOptionalAction,
+        help="train a regression on its targets scaled to mean 0, deviation 1, then rescale the "
+        "identity output layer so the model predicts in the targets' own units (default: on for "
+        "files and scikit-learn's datasets, off for the tutorials')",
     )
     train.add_argument("--metrics", help=f"comma-separated, of {', '.join(METRICS)}")
     train.add_argument("--report-every", type=int, help="epochs between printed losses")
@@ -249,21 +263,41 @@ def _train(args):
     print(f"{net}\ntraining on {dataset.description} ({X.shape[0]} examples)")
     if held_out_note:
         print(held_out_note)
+    target_scaling = _target_scaling(args, recipe, net, y)
+    trained_y, trained_held_out = y, held_out
+    if target_scaling is not None:
+        trained_y = (y - target_scaling.mean) / target_scaling.scale
+        if held_out:
+            trained_held_out = (
+                held_out[0],
+                (held_out[1] - target_scaling.mean) / target_scaling.scale,
+            )
+        print(_target_scaling_note(target_scaling))
     epochs = recipe["epochs"]
     started = time.perf_counter()
-    history = trainer.fit(
-        X,
-        y,
-        epochs,
-        recipe["metrics"],
-        progress=False if args.quiet else None,
-        validation_data=held_out,
-        patience=args.patience,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # printed below, from the history
+        history = trainer.fit(
+            X,
+            trained_y,
+            epochs,
+            recipe["metrics"],
+            progress=False if args.quiet else None,
+            validation_data=trained_held_out,
+            patience=args.patience,
+        )
     elapsed = time.perf_counter() - started
+    if target_scaling is not None:
+        fold_target_scaling(net, target_scaling)
+        net.metadata["target_scaling"] = {
+            "mean": target_scaling.mean.tolist(),
+            "scale": target_scaling.scale.tolist(),
+        }
     if not args.quiet:
         _print_trace(history, args.report_every or max(1, epochs // 6))
     print(f"{history.epochs} epochs in {elapsed:.3f} s (the first run includes compilation)")
+    for sentence in history.warnings:
+        print(f"fastbp train: warning: {sentence}", file=sys.stderr)
     if history.best_epoch is not None:
         monitored = "held-out" if held_out else "training"
         print(f"kept the weights of epoch {history.best_epoch}, the best {monitored} loss")
@@ -276,6 +310,38 @@ def _train(args):
         curves = [line.get_label() for axes in figure.axes for line in axes.get_lines()]
         print(f"plotted {', '.join(curves)} per epoch to {args.plot}")
     return 0
+
+
+def _target_scaling(args, recipe, net, y):
+    """The ``Standardization`` of the regression targets ``y`` that the fit trains on, or
+    None: where the recipe or ``--standardize-targets`` asks for it and the output layer is
+    identity (whose weights take it back after the fit; others have a range of their own).
+    Without an output bias to add the means back, the targets are only scaled, by their root
+    mean square."""
+    if not recipe.get("standardize_targets") or net.metadata.get("classes"):
+        return None
+    if net.activations[-1] != "identity":
+        if args.standardize_targets:
+            raise ValueError(
+                "--standardize-targets needs an identity output layer, whose weights take the "
+                f"scaling back after the fit; got --output-activation {net.activations[-1]}"
+            )
+        return None
+    if net.biases[-1] is None:
+        root_mean_square = np.sqrt(np.mean(np.square(y), axis=0))
+        return Standardization(
+            np.zeros(y.shape[1]), np.where(root_mean_square > 0, root_mean_square, 1.0)
+        )
+    return Standardization.of(y)
+
+
+def _target_scaling_note(scaling):
+    return (
+        f"standardized the targets (mean {_summary((f'{v:.6g}' for v in scaling.mean), False)}, "
+        f"scale {_summary((f'{v:.6g}' for v in scaling.scale), False)}): the epochs' losses are "
+        "in those units; the model predicts, and the scores below are, in the targets' own "
+        "(--no-standardize-targets trains on them as they are)"
+    )
 
 
 def _recipe(args, dataset, classes):
@@ -547,6 +613,12 @@ def _info(args):
         print(f"{name}: {_summary(map(str, values), args.full)}")
     if net.scaling is not None:
         print(f"input scaling: {_scaling_text(net.scaling, args.full)}")
+    if meta.get("target_scaling"):
+        scaling = Standardization(meta["target_scaling"]["mean"], meta["target_scaling"]["scale"])
+        print(
+            f"target scaling: {_scaling_text(scaling, args.full, 'targets')} (trained on "
+            "scaled targets; the output layer was rescaled, so the model predicts in their units)"
+        )
     if meta.get("source"):
         print(f"trained on: {meta['source']}")
     for number, fit in enumerate(meta.get("fits", []), start=1):
@@ -570,15 +642,15 @@ def _summary(texts, full):
     return ", ".join(texts[:SHOWN_VALUES]) + f", ... ({len(texts)} in all)"
 
 
-def _scaling_text(scaling, full):
-    """The input scaling, summarised to 6 digits unless ``full`` (then every value exactly)."""
+def _scaling_text(scaling, full, of="inputs"):
+    """A scaling of ``of``, summarised to 6 digits unless ``full`` (then every value exactly)."""
     if full:
         return repr(scaling)
     parts = (
         f"{name} [{_summary((f'{v:.6g}' for v in values), False)}]"
         for name, values in (("mean", scaling.mean), ("scale", scaling.scale))
     )
-    return f"{type(scaling).__name__} of {scaling.n_inputs} inputs, " + ", ".join(parts)
+    return f"{type(scaling).__name__} of {scaling.n_inputs} {of}, " + ", ".join(parts)
 
 
 def _export(args):

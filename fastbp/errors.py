@@ -40,6 +40,12 @@ class MemberDivergenceWarning(RuntimeWarning):
     epoch, the others trained on, and ``History.diverged`` lists (member, epoch)."""
 
 
+class FitWarning(UserWarning):
+    """A fit ended finite but looking wrong: its loss ended above its first epoch's, or the
+    network gives one output for every example it trained on. The fit kept its result;
+    ``History.warnings`` holds the same sentences."""
+
+
 class FitInterruptedWarning(UserWarning):
     """Ctrl-C stopped a fit between two chunks of epochs; the fit kept what it had trained."""
 

@@ -22,6 +22,9 @@ class History(Mapping):
     member; ``diverged`` lists ``(member, epoch)`` for each member that diverged (its column
     holds NaN from that epoch on). A fit of one network has ``diverged`` empty.
 
+    ``warnings`` holds the sentences of the ``FitWarning`` the fit gave, if any: its loss
+    ended above its first epoch's, or the network gives one output for every example.
+
     Examples
     --------
     >>> history = History({"loss": [0.5, 0.25]})
@@ -29,8 +32,11 @@ class History(Mapping):
     (2, 0.25)
     """
 
-    def __init__(self, metrics, interrupted=False, stopped=False, best_epoch=None, diverged=()):
+    def __init__(
+        self, metrics, interrupted=False, stopped=False, best_epoch=None, diverged=(), warnings=()
+    ):
         self.diverged = [tuple(pair) for pair in diverged]
+        self.warnings = tuple(warnings)
         self.interrupted = bool(interrupted)
         self.stopped = bool(stopped)
         self.best_epoch = best_epoch

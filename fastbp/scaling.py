@@ -64,6 +64,26 @@ class Standardization:
         return f"Standardization(mean={self.mean.tolist()}, scale={self.scale.tolist()})"
 
 
+def fold_target_scaling(network, scaling):
+    """Rescale ``network``'s identity output layer to output ``mean + scale * o`` where it
+    output ``o``: a network trained on targets standardized by ``scaling`` then predicts in
+    the targets' own units, as ``a @ (W * scale) + (b * scale + mean)``, in place.
+
+    A network without an output bias takes a ``scaling`` whose means are all 0.
+    """
+    if network.activations[-1] != "identity":
+        raise ValueError(
+            "only an identity output layer can take the targets' scaling back; this network's "
+            f"is {network.activations[-1]}"
+        )
+    weights, bias = network.weights[-1], network.biases[-1]
+    if bias is None and np.any(scaling.mean != 0):
+        raise ValueError("a network without an output bias cannot add the targets' means back")
+    weights[:] = weights * scaling.scale
+    if bias is not None:
+        bias[:] = bias * scaling.scale + scaling.mean
+
+
 def _vector(values, name):
     try:
         vector = np.array(values, dtype=np.float64)

@@ -7,11 +7,12 @@ import numpy as np
 
 from fastbp import _chunks, _settings
 from fastbp._ensemble_fit import ensemble_fit
+from fastbp._fit_warnings import fit_warnings
 from fastbp._memory import aligned_zeros
 from fastbp._names import METRICS
 from fastbp._plan import plan_fit
 from fastbp._settings import member_values
-from fastbp.errors import DivergenceError, FitInterruptedWarning
+from fastbp.errors import DivergenceError, FitInterruptedWarning, FitWarning
 from fastbp.history import History
 from fastbp.kernels import codes
 from fastbp.kernels.state import Data, FitState, Validation
@@ -153,6 +154,11 @@ class Trainer:
     >>> round(float(history["mae"][10000]), 8)
     0.00858453
     """
+
+    # Whether a finished fit looks for the signs that it went wrong (``FitWarning``).
+    # fastbp.sklearn's solvers fit a block of rows at a time and leave it to scikit-learn's
+    # own checks, as scikit-learn's estimators do.
+    _checks_result = True
 
     def __init__(
         self,
@@ -406,9 +412,18 @@ class Trainer:
         """Record the fit in the network's metadata, keep its history, and raise or warn
         when it diverged or was interrupted."""
         self.network.metadata["fits"].append(self._record(outcome))
-        self.history = _history(outcome.history, plan.names, plan.validating, outcome, best_epoch)
+        found = []
+        if outcome.divergence is None and self._checks_result:
+            losses = outcome.history[:, codes.LOSS]
+            restored = best_epoch is not None and plan.restore_best
+            found = fit_warnings(self.network, plan.X, losses, restored)
+        self.history = _history(
+            outcome.history, plan.names, plan.validating, outcome, best_epoch, found
+        )
         if outcome.divergence is not None:
             raise DivergenceError(*outcome.divergence, history=self.history)
+        for sentence in found:
+            warnings.warn(sentence, FitWarning, stacklevel=3)
         if outcome.interrupted:
             warnings.warn(
                 f"fit interrupted after {outcome.epochs} of {plan.epochs} epochs; the network "
@@ -447,7 +462,7 @@ class Trainer:
         return f"Trainer({_settings.describe(self)})"
 
 
-def _history(table, names, validating, outcome=None, best_epoch=None):
+def _history(table, names, validating, outcome=None, best_epoch=None, found=()):
     """The ``History`` of the metrics ``names`` from the rows of a history table."""
     metrics = {name: table[:, METRICS[name]] for name in names}
     if validating:
@@ -460,4 +475,5 @@ def _history(table, names, validating, outcome=None, best_epoch=None):
         interrupted=outcome.interrupted,
         stopped=outcome.stopped,
         best_epoch=best_epoch,
+        warnings=found,
     )

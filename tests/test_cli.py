@@ -304,7 +304,7 @@ def test_a_fit_holds_out_a_fifth_by_default_and_scores_it_beside_the_training_da
     model, plot = tmp_path / "model.npz", tmp_path / "loss.png"
     printed = fastbp_command(
         "train", regression_csv, "--target", "y", "--epochs", "30", "--standardize",
-        "--seed", "4", "--save", model, "--plot", plot, cwd=tmp_path,
+        "--no-standardize-targets", "--seed", "4", "--save", model, "--plot", plot, cwd=tmp_path,
     ).stdout  # fmt: skip
     assert (
         "held out 12 of the 60 examples to score the fit (fraction 0.2, seed 4; "
@@ -330,6 +330,68 @@ def test_a_fit_holds_out_a_fifth_by_default_and_scores_it_beside_the_training_da
     }
     assert f"plotted loss, val_loss, mae, val_mae per epoch to {plot}" in printed
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def prices_csv(tmp_path_factory):
+    """A regression whose targets run from 74 to 392 and whose columns sit far from unit
+    scale: at the command's defaults on raw targets, a relu network diverges or dies."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)) * [1, 5, 20, 0.5, 3, 50] + [10, 0, 100, 2, -5, 300]
+    y = X @ [3, -2, 0.5, 10, 1, 0.05] + rng.normal(0, 10, 400)
+    y = 74 + (y - y.min()) / (y.max() - y.min()) * (392 - 74)
+    path = tmp_path_factory.mktemp("data") / "prices.csv"
+    write_rows(path, [*(f"x{j}" for j in range(6)), "price"], np.column_stack([X, y]).tolist())
+    return path
+
+
+def test_a_regression_far_from_unit_scale_trains_at_the_defaults(tmp_path, prices_csv):
+    """Inputs and targets are standardized by default; the output layer then takes the
+    targets' scaling back, so the saved model predicts prices: exactly the network trained
+    on standardized targets, its outputs times their scale plus their mean."""
+    model = tmp_path / "model.npz"
+    printed = fastbp_command(
+        "train", prices_csv, "--target", "price", "--validation-fraction", "0", "--save", model,
+        cwd=tmp_path,
+    )  # fmt: skip
+    table = data.read(prices_csv)
+    X, y = table.numeric([f"x{j}" for j in range(6)]), table.numeric(["price"])
+    targets = Standardization.of(y)
+    assert f"standardized the targets (mean {targets.mean[0]:.6g}, scale" in printed.stdout
+    assert "warning" not in printed.stderr
+
+    net = Network([6, 16, 1], activations=["relu", "identity"], init="glorot", seed=0)
+    net.scaling = Standardization.of(X)
+    Trainer(net, learning_rate=0.01, batch_size=32, reduction="mean", seed=0).fit(
+        X, (y - targets.mean) / targets.scale, epochs=100
+    )
+    saved = fastbp.load(model)
+    expected = net.predict(X) * targets.scale + targets.mean
+    np.testing.assert_allclose(saved.predict(X), expected, rtol=1e-12)
+    assert saved.metadata["target_scaling"] == {
+        "mean": targets.mean.tolist(),
+        "scale": targets.scale.tolist(),
+    }
+    # A sensible fit: its squared error is under a third of the targets' variance, which is
+    # what their mean scores (and what the dead fit below does no better than).
+    assert evaluate(saved, X, y)["mse"] < np.var(y) / 3
+    info = fastbp_command("info", model, cwd=tmp_path).stdout
+    assert f"target scaling: Standardization of 1 targets, mean [{targets.mean[0]:.6g}]" in info
+
+
+def test_a_fit_that_dies_says_so_when_it_ends(tmp_path, prices_csv):
+    printed = fastbp_command(
+        "train", prices_csv, "--target", "price", "--no-standardize", "--no-standardize-targets",
+        "--learning-rate", "0.0001", "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert "standardized" not in printed.stdout
+    assert "fastbp train: warning: the network gives the same output" in printed.stderr
+    refused = fastbp_command(
+        "train", prices_csv, "--target", "price", "--standardize-targets",
+        "--output-activation", "relu", cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "--standardize-targets needs an identity output layer" in refused.stderr
 
 
 def test_validation_fraction_0_trains_on_every_example(tmp_path, regression_csv):

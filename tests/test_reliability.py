@@ -3,11 +3,20 @@
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
 
-from fastbp import DivergenceError, FitInterruptedWarning, Network, Trainer, _chunks, reference
+from fastbp import (
+    DivergenceError,
+    FitInterruptedWarning,
+    FitWarning,
+    Network,
+    Trainer,
+    _chunks,
+    reference,
+)
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(20, 3))
@@ -247,3 +256,31 @@ def test_pandas_frames_and_series_are_accepted():
     mixed = frame.assign(c=["x"] * 20)
     with pytest.raises(TypeError, match="X must be a numeric array; got dtype object"):
         Trainer(net).fit(mixed, labels)
+
+
+def test_a_fit_whose_loss_rose_or_whose_outputs_are_one_value_says_so():
+    """Two finite fits that went wrong: each gives a FitWarning naming what it found, and its
+    history keeps the sentence; a fit that went well gives none."""
+    inputs = np.linspace(-1, 1, 40)[:, None]
+    targets = 3 * inputs[:, 0]
+    net = Network([1, 1], activations="identity", seed=0)
+    # A step above 2 / curvature (the curvature in w is mean(x**2), about 0.35) overshoots
+    # further each epoch, 1.46 times, and stays finite over five.
+    with pytest.warns(FitWarning, match="the loss rose over the fit, from .* to .*"):
+        history = Trainer(net, learning_rate=7.0, batch_size=None).fit(inputs, targets, epochs=5)
+    assert history.warnings[0].startswith("the loss rose over the fit")
+
+    dead = Network([1, 4, 1], activations=["relu", "identity"], seed=0)
+    dead.weights[0][:] = 0.0  # no gradient reaches the hidden layer: its outputs stay 0
+    dead.biases[0][:] = -1.0
+    with pytest.warns(FitWarning, match=r"the network gives the same output \(.*\) for each of"):
+        history = Trainer(dead, learning_rate=0.1).fit(inputs, targets, epochs=3)
+    assert np.all(dead.predict(inputs) == dead.predict(inputs)[0])
+    assert any("same output" in sentence for sentence in history.warnings)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = Trainer(Network([1, 1], activations="identity", seed=0), learning_rate=0.1).fit(
+            inputs, targets, epochs=5
+        )
+    assert history.warnings == ()
