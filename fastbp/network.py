@@ -32,12 +32,14 @@ class Network:
         The default is ``"relu"`` on hidden layers and ``"identity"`` on the output.
     bias : bool or sequence of bool, default True
         Whether each weight layer has a bias vector.
-    init : {"glorot", "he", "uniform", "normal"}, default "glorot"
+    init : {"glorot", "he", "uniform", "normal", "given"}, default "glorot"
         How weights are drawn, layer by layer, from ``np.random.RandomState(seed)``.
         ``"uniform"`` is ``2 * rs.random_sample((fan_in, fan_out)) - 1`` and ``"normal"`` is
         ``rs.randn(fan_in, fan_out)``: exactly the tutorials' ``np.random.seed(seed)``
         sequences. ``"glorot"`` is uniform in ``±sqrt(6 / (fan_in + fan_out))``; ``"he"`` is
         normal with standard deviation ``sqrt(2 / fan_in)``. Biases start at zero.
+        ``"given"`` draws nothing: the weights start at zero for the caller to set, as
+        ``fastbp.sklearn``'s estimators set scikit-learn's initial draw (``seed`` is unused).
     seed : int, optional
         Seed of the initialization; ``None`` draws fresh entropy.
     dtype : {numpy.float64, numpy.float32}, default numpy.float64
@@ -99,7 +101,7 @@ class Network:
         self._batch_norm = _check_batch_norm(batch_norm, n_layers)
         self._norm_epsilon = _checks.check_positive_finite(norm_epsilon, "norm_epsilon")
         self._dtype = _check_dtype(dtype)
-        self._init = choose(init, INITS, "init")
+        self._init = choose(init, (*INITS, "given"), "init")
         self._seed = _checks.check_seed(seed, "seed", upper=2**32)
 
         self._layout = build_layout(self._sizes, self._activations, self._bias, self._batch_norm)
@@ -421,6 +423,8 @@ class Network:
             if scale is not None:
                 scale[:] = 1
                 variance[:] = 1
+        if self._init == "given":
+            return
         rs = np.random.RandomState(self._seed)
         for weights in self._weights:
             fan_in, fan_out = weights.shape

@@ -151,8 +151,7 @@ class _MultilayerPerceptron(BaseEstimator):
         network = Network(
             layer_units,
             activations=[*activations, _OUTPUTS[self.out_activation_]],
-            init="uniform",  # overwritten below
-            seed=0,
+            init="given",  # scikit-learn's draw, below
             dtype=dtype,
             batch_norm=bool(self.batch_norm) and len(layer_units) > 2,
         )

@@ -326,6 +326,8 @@ def test_network_saves_and_loads_with_the_same_predictions(tmp_path):
     clf = MLPClassifier(**BASE).fit(X, y)
     clf.network_.save(tmp_path / "model.npz")
     loaded = load(tmp_path / "model.npz")
+    # Its weights came from scikit-learn's draw, not from one of fastbp's initializations.
+    assert "init='given', seed=None" in repr(loaded) == repr(clf.network_)
     np.testing.assert_array_equal(loaded.params, clf.network_.params)
     np.testing.assert_array_equal(loaded.predict(X), clf.network_.predict(X))
     # One record in the network's metadata for the whole fit.
