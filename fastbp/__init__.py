@@ -3,6 +3,7 @@
 >>> from fastbp import Network, Trainer
 """
 
+from fastbp import _compile_notice  # noqa: F401  (says when kernels compile for long)
 from fastbp.ensemble import Ensemble
 from fastbp.errors import (
     DivergenceError,

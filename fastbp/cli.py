@@ -1,4 +1,4 @@
-"""The ``fastbp`` command: train, predict, evaluate, info, export and bench.
+"""The ``fastbp`` command: train, predict, evaluate, info, export, compile and bench.
 
 ``fastbp train`` with no arguments trains the 3-layer XOR network of "A Neural Network in 11
 lines of Python" on its built-in data, printing the tutorial's error trace and the final
@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 import fastbp
-from fastbp import data, datasets, optimizers
+from fastbp import _compile_notice, data, datasets, optimizers
 from fastbp._names import ACTIVATIONS, INITS, LOSSES, METRICS
 from fastbp._settings import SETTINGS as TRAINER_SETTINGS
 from fastbp.errors import DivergenceError, FitWarning, ModelFileError
@@ -106,6 +106,7 @@ def _parser():
 
     _add_train(commands)
     _add_model_commands(commands)
+    _add_compile(commands)
     commands.add_parser(
         "bench",
         help="time fastbp beside the NumPy reference and the installed peers on W1-W4",
@@ -194,6 +195,44 @@ def _add_train(commands):
     train.add_argument("--quiet", action="store_true", help="no progress bar, no epoch lines")
 
 
+def _add_compile(commands):
+    """The ``compile`` subcommand."""
+    compile_ = commands.add_parser(
+        "compile",
+        help="compile the kernels of the common kinds of fit ahead, into Numba's cache",
+        description="Compile the kernels of the common kinds of fit (the estimators' solvers, "
+        "Trainer's batch sizes, float32 and float64, the tutorials' networks) into Numba's "
+        "cache, in worker processes, so that later fits in any process sharing the cache start "
+        "at once: after installing, in a container image's build, before a Dask or joblib "
+        "search. NUMBA_CACHE_DIR chooses the cache.",
+    )
+    compile_.set_defaults(run=_compile)
+    compile_.add_argument(
+        "cases", nargs="*", metavar="CASE", help="kinds of fit to compile (default: all)"
+    )
+    compile_.add_argument("--list", action="store_true", help="list the kinds; compile nothing")
+    compile_.add_argument(
+        "--workers", type=int, help="worker processes (default: one per CPU this process may use)"
+    )
+
+
+def _compile(args):
+    from fastbp import precompile
+
+    if args.list:
+        width = max(map(len, precompile.CASES))
+        for name, (what, _, _) in precompile.CASES.items():
+            print(f"{name:<{width}}  {what}")
+        return 0
+    started = time.perf_counter()
+    seconds = precompile.compile_kernels(args.cases or None, args.workers)
+    print(
+        f"compiled {len(seconds)} kinds of fit in {time.perf_counter() - started:.1f} s; later "
+        "fits of these kinds load their kernels from the cache"
+    )
+    return 0
+
+
 def _add_model_commands(commands):
     """The subcommands that take a saved model: predict, evaluate, info and export."""
     predict = commands.add_parser(
@@ -252,6 +291,8 @@ def _names(text):
 
 
 def _train(args):
+    if args.quiet:
+        _compile_notice.enable(False)
     dataset, note = _training_data(args)
     classes = list(dataset.target_names) if dataset.is_classification else None
     recipe = _recipe(args, dataset, classes)

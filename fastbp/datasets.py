@@ -284,6 +284,15 @@ def diabetes():
     )
 
 
+# The seed tutorials' data sets, each with its tutorial's settings.
+TUTORIALS = (
+    "xor",
+    "first_column",
+    "streetlights",
+    "streetlights_linear",
+    "test_scores",
+    "lecture_notes",
+)
 LOADERS = {
     loader.__name__: loader
     for loader in (

@@ -455,7 +455,7 @@ def test_info_summarises_long_lists_and_full_prints_them_all(tmp_path):
     assert f"input scaling: {net.scaling!r}\n" in full and "summarised" not in full
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "info", "bench"])
+@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "info", "compile", "bench"])
 def test_every_subcommand_has_help(tmp_path, command):
     assert "usage: fastbp" in fastbp_command(command, "--help", cwd=tmp_path).stdout
 

@@ -18,8 +18,7 @@ from fastbp.benchmarking.timing import record
 
 _SETUP = """
 import os, time
-{cache}os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])
-started = time.perf_counter()
+{cache}{pin}started = time.perf_counter()
 import numpy as np
 from fastbp import Network, Trainer
 from fastbp.optimizers import SGD, Adam
@@ -88,12 +87,15 @@ trainer.fit(X, Y, epochs=1)""",
 }
 
 
-def child_code(case, cache_dir=None, report=True):
+def child_code(case, cache_dir=None, report=True, pinned=True):
     """The code of a fresh interpreter running ``case``'s first fit; with ``report`` it
     prints its seconds (asv's ``timeraw_`` wants a silent one: it reads the stdout). With
-    ``cache_dir`` it points Numba there first (else the environment's, as set)."""
+    ``cache_dir`` it points Numba there first (else the environment's, as set); ``pinned``,
+    it runs on one core."""
     cache = "" if cache_dir is None else f"os.environ['NUMBA_CACHE_DIR'] = {cache_dir!r}\n"
-    return _SETUP.format(cache=cache) + CASES[case][1] + (_REPORT.format() if report else "\n")
+    pin = "os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])\n" if pinned else ""
+    setup = _SETUP.format(cache=cache, pin=pin)
+    return setup + CASES[case][1] + (_REPORT.format() if report else "\n")
 
 
 def run_first_fits(names, repeats, environment, results_file):
