@@ -71,6 +71,11 @@ _NOTICE = _Notice()
 event.register("numba:compile", _NOTICE)
 
 
+def enabled():
+    """Whether the notice is on in this process."""
+    return _NOTICE.enabled
+
+
 def enable(enabled):
     """Turn the notice on or off for this process (``fastbp train --quiet`` turns it off)."""
     _NOTICE.enabled = bool(enabled)

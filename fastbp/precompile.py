@@ -166,7 +166,7 @@ def compile_kernels(cases=None, workers=None, progress=True, stream=None):
         Names of ``CASES`` (``fastbp compile --list`` shows them); every case by default.
     workers : int, optional
         Worker processes, each compiling one case at a time; by default one per CPU this
-        process may use, at most one per case.
+        process may use, at most one per case. With 1, the cases run in this process.
     progress : bool, default True
         Write a line to ``stream`` as each case ends.
     stream : file, default sys.stderr
@@ -191,6 +191,11 @@ def compile_kernels(cases=None, workers=None, progress=True, stream=None):
     report = _Report(len(names), progress, stream)
     report.start(workers)
     seconds = {}
+    if workers == 1:  # in this process: a Dask worker, say, which may not start processes
+        for name in names:
+            seconds[name] = _run_case(name)
+            report.case(name, seconds[name])
+        return seconds
     with tempfile.TemporaryDirectory(prefix="fastbp-compile-") as directory:
         lock = os.path.join(directory, "cache.lock")
         with ProcessPoolExecutor(
@@ -214,10 +219,9 @@ class _Report:
     def start(self, workers):
         from fastbp._compile_notice import cache_location
 
-        self._write(
-            f"fastbp compile: {self.total} kinds of fit on {workers} worker"
-            f"{'s' if workers > 1 else ''}, into {cache_location()}"
-        )
+        where = f"on {workers} workers" if workers > 1 else "in this process"
+        kinds = "kind" if self.total == 1 else "kinds"
+        self._write(f"fastbp compile: {self.total} {kinds} of fit {where}, into {cache_location()}")
 
     def case(self, name, seconds):
         self.done += 1
@@ -242,12 +246,18 @@ def _start_worker(lock):
 
 
 def _run_case(name):
-    """Run the case called ``name`` in this worker; its seconds."""
+    """Run the case called ``name`` in this process; its seconds."""
+    from fastbp import _compile_notice
+
     _, run, arguments = CASES[name]
+    notice = _compile_notice.enabled()
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a 3-iteration fit has not converged, and says so
-        run(**arguments) if isinstance(arguments, dict) else run(*arguments)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a 3-iteration fit has not converged, and says so
+            run(**arguments) if isinstance(arguments, dict) else run(*arguments)
+    finally:
+        _compile_notice.enable(notice)  # as it was (`fastbp train --quiet` turns it off)
     return time.perf_counter() - started
 
 

@@ -1,6 +1,7 @@
 """Compiling ahead (``fastbp compile``, ``fastbp.precompile``) and the notice a long compile
 gives, each in fresh processes with a cache of their own."""
 
+import io
 import os
 import subprocess
 import sys
@@ -91,3 +92,13 @@ def test_compile_lists_its_cases_and_refuses_unknown_ones(tmp_path):
 def test_the_notice_names_the_cache():
     assert "fastbp compile" in _compile_notice.message()
     assert _compile_notice.cache_location() in _compile_notice.message()
+
+
+def test_one_worker_compiles_in_this_process_and_leaves_the_notice_as_it_was():
+    """As a Dask worker, which may not start processes, would run it."""
+    stream = io.StringIO()
+    _compile_notice.enable(True)
+    seconds = precompile.compile_kernels(["tutorials"], workers=1, stream=stream)
+    assert list(seconds) == ["tutorials"] and seconds["tutorials"] > 0
+    assert "fastbp compile: 1 kind of fit in this process" in stream.getvalue()
+    assert _compile_notice.enabled()  # the tutorials' `fastbp train --quiet` turned it off
