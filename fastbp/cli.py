@@ -262,7 +262,7 @@ def _add_model_commands(commands):
         help="write a saved network as an ONNX model",
         description="Write a saved network as an ONNX model (input X; outputs 'outputs', and "
         "'probabilities' for a classifier), with its input scaling. Needs the onnx extra: "
-        'pip install "fastbp[onnx]".',
+        'pip install ".[onnx]" in a clone of fastbp.',
     )
     export.set_defaults(run=_export)
     export.add_argument("model", help="a model saved by fastbp train --save or Network.save")

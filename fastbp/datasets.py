@@ -4,7 +4,7 @@ Each loader returns a ``Dataset``: inputs, targets, names, and a ``recipe`` of t
 that train it well (the tutorial's own settings for the tutorial data), which ``fastbp train
 --dataset NAME`` uses. Nothing is downloaded: the tutorial data is written out here, and
 ``iris``, ``digits`` and ``diabetes`` are the copies bundled with scikit-learn (the optional
-``datasets`` extra: ``pip install "fastbp[datasets]"``).
+``datasets`` extra: ``pip install ".[datasets]"`` in a clone of fastbp).
 """
 
 from dataclasses import dataclass, field
@@ -203,7 +203,7 @@ def _sklearn_loader(name):
     except ImportError:
         raise ImportError(
             f"the {name!r} dataset is the copy bundled with scikit-learn, which is not "
-            'installed: pip install "fastbp[datasets]" (or scikit-learn)'
+            'installed: pip install ".[datasets]" in a clone of fastbp (or scikit-learn)'
         ) from None
     return getattr(datasets, f"load_{name}")
 

@@ -79,7 +79,7 @@ class History(Mapping):
     def plot(self, path=None):
         """Draw the loss (and any validation loss) per epoch, and the other metrics beside it.
 
-        Needs matplotlib (``pip install "fastbp[plot]"``).
+        Needs matplotlib (``pip install ".[plot]"`` in a clone of fastbp).
 
         Parameters
         ----------
@@ -96,7 +96,8 @@ class History(Mapping):
             from matplotlib.figure import Figure
         except ImportError:
             raise ImportError(
-                'History.plot needs matplotlib, which is not installed: pip install "fastbp[plot]"'
+                "History.plot needs matplotlib, which is not installed: "
+                'pip install ".[plot]" in a clone of fastbp'
             ) from None
         losses = [name for name in self._metrics if name.endswith("loss")]
         others = [name for name in self._metrics if name not in losses]

@@ -332,7 +332,7 @@ class Network:
 
     def to_onnx(self, path=None, opset=None):
         """The network as an ONNX model: written to ``path``, or returned when no path is
-        given. Needs the ``onnx`` extra (``pip install "fastbp[onnx]"``).
+        given. Needs the ``onnx`` extra (``pip install ".[onnx]"`` in a clone of fastbp).
 
         The graph takes the raw inputs ``X`` of shape ``(N, n_inputs)`` in the network's
         dtype (``N`` dynamic) and applies the ``scaling``, every layer, batch normalization

@@ -17,7 +17,7 @@ The nodes are written through a small builder interface (``constant`` and ``node
 with ``emit_network`` and an adapter of a few lines: ``fastbp.sklearn_onnx.ContainerBuilder``
 does it over skl2onnx's ``scope`` and ``container``.
 
-Needs the ``onnx`` extra: ``pip install "fastbp[onnx]"``.
+Needs the ``onnx`` extra: ``pip install ".[onnx]"`` in a clone of fastbp.
 """
 
 import json
@@ -63,7 +63,7 @@ def onnx_module():
     except ImportError:
         raise ImportError(
             "exporting to ONNX needs the onnx package, which is not installed: "
-            'pip install "fastbp[onnx]"'
+            'pip install ".[onnx]" in a clone of fastbp'
         ) from None
     return onnx
 

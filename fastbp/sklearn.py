@@ -12,7 +12,7 @@ the same learning rates and stopping rules, so ``coefs_``, ``intercepts_``, ``lo
 and ``n_iter_`` equal scikit-learn's up to rounding. The fitted fastbp ``Network`` is
 ``network_`` (``network_.save(path)``, ``network_.to_onnx(path)``).
 
-Needs scikit-learn (the ``sklearn`` extra: ``pip install "fastbp[sklearn]"``).
+Needs scikit-learn (the ``sklearn`` extra: ``pip install ".[sklearn]"`` in a clone of fastbp).
 
 Differences from scikit-learn's:
 
@@ -47,7 +47,7 @@ try:
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
         "fastbp.sklearn needs scikit-learn, which is fastbp's optional extra 'sklearn': "
-        'pip install "fastbp[sklearn]"'
+        'pip install ".[sklearn]" in a clone of fastbp'
     ) from error
 
 from numbers import Integral, Real

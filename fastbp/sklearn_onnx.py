@@ -35,7 +35,7 @@ Where skl2onnx's converter of scikit-learn's MLPClassifier differs, these follow
 from ``Greater`` and ``Cast`` (its ``Binarizer`` has no double kernel in ONNX Runtime), and
 a regressor of several outputs keeps its shape (it reshapes to ``(-1, 1)``).
 
-Needs the ``sklearn-onnx`` extra: ``pip install "fastbp[sklearn-onnx]"``.
+Needs the ``sklearn-onnx`` extra: ``pip install ".[sklearn-onnx]"`` in a clone of fastbp.
 """
 
 # _parse_sklearn_classifier is private: the parser update_registered_converter itself
@@ -57,7 +57,7 @@ except ImportError:
     raise ImportError(
         "converting fastbp.sklearn's estimators with skl2onnx needs the skl2onnx package, "
         "which is not installed: it is fastbp's optional extra 'sklearn-onnx': "
-        'pip install "fastbp[sklearn-onnx]"'
+        'pip install ".[sklearn-onnx]" in a clone of fastbp'
     ) from None
 
 import numpy as np

@@ -772,7 +772,7 @@ def test_import_without_scikit_learn_names_the_extra(tmp_path):
         timeout=120,
         cwd=tmp_path,
     )
-    assert "fastbp[sklearn]" in result.stdout and "scikit-learn" in result.stdout
+    assert ".[sklearn]" in result.stdout and "scikit-learn" in result.stdout
 
 
 @parametrize_with_checks(

@@ -24,8 +24,8 @@ Every contender of a thread count runs in one child process, interleaved: each r
 every contender once, in turn, so a change in the machine's load hits them all alike. Threads
 are pinned alike for all: the child's CPU affinity and its BLAS, OpenMP, Numba, XLA and
 PyTorch thread counts are set to the count before anything is imported. Peers that are not
-installed are skipped (``pip install "fastbp[peers]"``). ``--plot PATH`` draws the results,
-``--json PATH`` saves them.
+installed are skipped (``pip install ".[peers]"`` in a clone of fastbp). ``--plot PATH``
+draws the results, ``--json PATH`` saves them.
 """
 
 import argparse
@@ -68,7 +68,7 @@ def main(argv=None):
             import matplotlib  # noqa: F401  (before a long run, not after it)
         except ImportError:
             raise SystemExit(
-                'fastbp bench: --plot needs matplotlib: pip install "fastbp[plot]"'
+                'fastbp bench: --plot needs matplotlib: pip install ".[plot]" in a clone of fastbp'
             ) from None
     dropped = [f"{v}={os.environ[v]}" for v in OPENBLAS_OVERRIDES if v in os.environ]
     if dropped:
@@ -118,7 +118,8 @@ def _parser():
     parser.add_argument(
         "--threads",
         default="1",
-        help="thread counts to run at, e.g. 1,2 (above 1: W4 and U4 unless --workloads names)",
+        help="thread counts to run at, e.g. 1,2 (above 1: "
+        f"{', '.join(MULTI_THREAD_DEFAULT)} unless --workloads names others)",
     )
     parser.add_argument(
         "--dtypes",

@@ -37,7 +37,7 @@ def plot_results(records, path):
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(
-            'fastbp bench --plot needs matplotlib: pip install "fastbp[plot]"'
+            'fastbp bench --plot needs matplotlib: pip install ".[plot]" in a clone of fastbp'
         ) from None
     sections = [name for name in TITLES if any(r["section"] == name for r in records)]
     if not sections:

@@ -120,7 +120,7 @@ def _sklearn_bunch(dataset):
     except ImportError:
         raise ImportError(
             f"the user workloads' {dataset} data is scikit-learn's bundled copy: "
-            'pip install "fastbp[peers]" (or "fastbp[datasets]")'
+            'pip install ".[peers]" (or ".[datasets]") in a clone of fastbp'
         ) from None
     bunch = getattr(datasets, f"load_{dataset}")()
     return bunch.data.astype(np.float64), bunch.target
