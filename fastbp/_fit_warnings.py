@@ -8,6 +8,8 @@ row): a dead or saturated network stays finite, so nothing else would say so.
 
 import numpy as np
 
+from fastbp import reference
+
 # The examples whose outputs are compared: enough to tell a constant network from a live one,
 # few enough to cost a small part of one epoch.
 CHECKED_EXAMPLES = 1000
@@ -37,7 +39,7 @@ def fit_warnings(network, X, losses, restored_best):
         )
     examples = X[:CHECKED_EXAMPLES]
     if examples.shape[0] >= 2 and np.any(examples != examples[0]):
-        outputs = network._outputs(examples)
+        outputs = _outputs(network, examples)
         if np.all(outputs == outputs[0]):
             shown = ", ".join(f"{value:.6g}" for value in outputs[0])
             found.append(
@@ -47,3 +49,23 @@ def fit_warnings(network, X, losses, restored_best):
                 "unit scale"
             )
     return found
+
+
+def _outputs(network, X):
+    """``network``'s outputs for the inputs ``X`` (as the kernels took them), in NumPy: the
+    compiled ``predict`` would add seconds of compiling to a fit's first run, which is what
+    this check runs after. A dead network's outputs are its output biases either way, bit
+    for bit."""
+    norms = [
+        None if scale is None else reference.BatchNorm(scale, shift, mean, variance, epsilon)
+        for scale, shift, mean, variance, epsilon in zip(
+            network.norm_scales,
+            network.norm_shifts,
+            network.running_means,
+            network.running_variances,
+            [network.norm_epsilon] * len(network.weights),
+            strict=True,
+        )
+    ]
+    weights, biases = list(network.weights), list(network.biases)
+    return reference.predict(weights, biases, list(network.activations), X, norms)

@@ -244,10 +244,7 @@ class Network:
         ndarray of shape (n_samples, n_outputs)
             In the network's dtype.
         """
-        return self._outputs(self.inputs(X))
-
-    def _outputs(self, X):
-        """``predict`` of inputs already checked, converted and scaled (``inputs``)."""
+        X = self.inputs(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
         epsilon = self._dtype.type(self._norm_epsilon)

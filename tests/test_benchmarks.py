@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastbp.benchmarking import compare
+from fastbp.benchmarking import compare, first_fit
 from fastbp.benchmarking.plot import plot_results
 from fastbp.benchmarking.user_peers import initial_parameters, prepare_fastbp, prepare_sklearn
 from fastbp.benchmarking.user_workloads import U1, U5
@@ -102,6 +102,19 @@ def test_fastbp_bench_times_a_first_fit_cold_and_warm(tmp_path):
     rows = {row[1]: row for row in _rows(output, "F4")}
     assert set(rows) == {"cold", "warm"}
     assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in rows.values())
+
+
+def test_a_first_fit_says_where_its_compiling_went_and_the_estimators_time_scikit_learn(
+    tmp_path,
+):
+    output = _bench(tmp_path, "--workloads", "F10")
+    rows = {row[1]: row for row in _rows(output, "F10")}
+    assert set(rows) == {"cold", "warm"}
+    compiling = next(line for line in output.splitlines() if "compiling, cold:" in line)
+    total = float(compiling.split("compiling, cold: ")[1].split(" s in ")[0])
+    assert total > 0 and "longest: " in compiling
+    peer = first_fit._run_child("F7", str(tmp_path), dict(os.environ), peer=True)
+    assert peer["fit"] > 0 and peer["compiled"] == {}  # scikit-learn's fit compiles nothing
 
 
 def test_asv_first_fit_code_runs_silently(tmp_path):

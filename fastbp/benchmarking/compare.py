@@ -17,8 +17,9 @@ one by one (``--workloads W4,U1,F2``):
 - ensembles (N1-N2): many networks of one shape trained at once, ``fastbp.Ensemble`` beside
   fastbp's loop of single fits and JAX's ``vmap`` of a whole-fit ``jit``, per member-example
   (``ensemble_section``);
-- first-fit (F1-F6): seconds of a first fit in a fresh process, cold and warm Numba cache
-  (``first_fit``).
+- first-fit (F1-F10): seconds of a first fit in a fresh process, cold and warm Numba cache,
+  and where the cold one's compiling went; scikit-learn's own fit beside the estimator's
+  cases (``first_fit``).
 
 Every contender of a thread count runs in one child process, interleaved: each repeat times
 every contender once, in turn, so a change in the machine's load hits them all alike. Threads
@@ -45,7 +46,7 @@ SECTIONS = {
     "users": ("U1", "U2", "U3", "U4", "U5"),
     "estimators": ("E0", "E1", "E2", "E3", "E4", "E5"),
     "ensembles": ("N1", "N2"),
-    "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6"),
+    "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
 MULTI_THREAD_DEFAULT = ("W4", "U4", "E4", "N1")

@@ -4,10 +4,14 @@ Each case is one fit as a user writes it, run in a fresh interpreter pinned to o
 "cold" with an empty Numba cache directory (a fresh install: the kernel compiles), then
 "warm" in a second fresh interpreter with the cache the cold one filled (every later
 session). The figures are the seconds of the ``fit`` call itself (what issue 12 bounds: 3 s
-cold, 0.5 s warm) and of importing fastbp before it. The cases cover the kernel paths a user
-hits; the data is small, so compiling or loading is nearly all of it.
+cold, 0.5 s warm) and of importing fastbp before it, and the functions the cold run spent
+longest compiling (Numba's compile events). F1-F6 cover the kernel paths a user hits, on
+small data, so compiling or loading is nearly all of it; F7-F10 are what a new user runs
+first (the estimator on digits, with scikit-learn's own fit beside it; the tutorials; the
+command).
 """
 
+import importlib.util
 import json
 import statistics
 import subprocess
@@ -25,10 +29,31 @@ from fastbp.optimizers import SGD, Adam
 imported = time.perf_counter()
 rng = np.random.default_rng(0)
 """
+# Each compiled function's own compile seconds (Numba's ``numba:compile`` events, nested ones
+# taken out), by module and name: where a cold fit's wait goes.
+_COMPILE_EVENTS = """
+from numba.core import event as _event
+compiled = {}
+class _Compiles(_event.Listener):
+    def __init__(self):
+        self.open = []
+    def on_start(self, ev):
+        function = ev.data["dispatcher"].py_func
+        name = f"{function.__module__}.{function.__qualname__}"
+        self.open.append([name, time.perf_counter(), 0.0])
+    def on_end(self, ev):
+        name, began, inner = self.open.pop()
+        total = time.perf_counter() - began
+        compiled[name] = compiled.get(name, 0.0) + total - inner
+        if self.open:
+            self.open[-1][2] += total
+_event.register("numba:compile", _Compiles())
+"""
 _REPORT = """
 done = time.perf_counter()
 import json
-print("RESULT " + json.dumps({{"import": imported - started, "fit": done - fitting}}))
+print("RESULT " + json.dumps({{"import": imported - started, "fit": done - fitting,
+                               "compiled": compiled}}))
 """
 
 # id: (title, the code of one fit after the imports)
@@ -87,32 +112,101 @@ trainer.fit(X, Y, epochs=1)""",
 }
 
 
-def child_code(case, cache_dir=None, report=True, pinned=True):
-    """The code of a fresh interpreter running ``case``'s first fit; with ``report`` it
-    prints its seconds (asv's ``timeraw_`` wants a silent one: it reads the stdout). With
-    ``cache_dir`` it points Numba there first (else the environment's, as set); ``pinned``,
-    it runs on one core."""
+# The cases a new user meets first, beside scikit-learn's own where it has one (``PEER_CODE``:
+# the same fit with scikit-learn's estimator, timed the same way).
+_DIGITS = """import warnings
+warnings.simplefilter("ignore")
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from {module} import MLPClassifier
+X, y = load_digits(return_X_y=True)
+"""
+_NINE = """
+configurations = [{{}}, {{"early_stopping": True}}, {{"solver": "sgd"}},
+    {{"solver": "sgd", "momentum": 0.5, "nesterovs_momentum": False}}, {{"alpha": 0.0}},
+    {{"hidden_layer_sizes": (64, 32)}}, {{"activation": "tanh"}},
+    {{"batch_size": 1, "max_iter": 20}}, {{"solver": "lbfgs"}}]
+fitting = time.perf_counter()
+for params in configurations:
+    make_pipeline(StandardScaler(), MLPClassifier(random_state=0, **params)).fit(X, y)"""
+_DIGITS_FIT = """
+fitting = time.perf_counter()
+make_pipeline(StandardScaler(), MLPClassifier(random_state=0)).fit(X, y)"""
+CASES.update(
+    {
+        "F7": (
+            "the estimator's default fit on digits, in a pipeline with StandardScaler",
+            _DIGITS.format(module="fastbp.sklearn") + _DIGITS_FIT,
+        ),
+        "F8": (
+            "nine estimator configurations on digits, one after another",
+            _DIGITS.format(module="fastbp.sklearn") + _NINE,
+        ),
+        "F9": (
+            "the six tutorial datasets, as `fastbp train --dataset NAME` trains each",
+            """import contextlib, io
+from fastbp import cli, datasets
+fitting = time.perf_counter()
+for name in datasets.TUTORIALS:
+    with contextlib.redirect_stdout(io.StringIO()):
+        cli.main(["train", "--dataset", name, "--quiet"])""",
+        ),
+        "F10": (
+            "`fastbp train`, the XOR tutorial",
+            """import contextlib, io
+from fastbp import cli
+fitting = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    cli.main(["train", "--quiet"])""",
+        ),
+    }
+)
+# The cases that need scikit-learn, and the same fits with scikit-learn's own estimator.
+NEEDS_SKLEARN = ("F7", "F8")
+PEER_CODE = {
+    "F7": _DIGITS.format(module="sklearn.neural_network") + _DIGITS_FIT,
+    "F8": _DIGITS.format(module="sklearn.neural_network") + _NINE,
+}
+
+
+def child_code(case, cache_dir=None, report=True, pinned=True, peer=False):
+    """The code of a fresh interpreter running ``case``'s first fit (``peer``: scikit-learn's
+    own estimator's, for the cases in ``PEER_CODE``); with ``report`` it prints its seconds
+    and each function's compile seconds (asv's ``timeraw_`` wants a silent one: it reads the
+    stdout). With ``cache_dir`` it points Numba there first (else the environment's, as set);
+    ``pinned``, it runs on one core."""
     cache = "" if cache_dir is None else f"os.environ['NUMBA_CACHE_DIR'] = {cache_dir!r}\n"
     pin = "os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])\n" if pinned else ""
-    setup = _SETUP.format(cache=cache, pin=pin)
-    return setup + CASES[case][1] + (_REPORT.format() if report else "\n")
+    setup = _SETUP.format(cache=cache, pin=pin) + (_COMPILE_EVENTS if report else "")
+    code = PEER_CODE[case] if peer else CASES[case][1]
+    return setup + code + (_REPORT.format() if report else "\n")
 
 
 def run_first_fits(names, repeats, environment, results_file):
-    """Time each case cold and then warm, ``repeats`` times (a fresh cache each repeat);
-    print the medians and record them."""
-    print(f"{'case':<5} {'cache':<5} {'fit s':>8} {'import s':>9}  {'':<2}")
+    """Time each case cold and then warm, ``repeats`` times (a fresh cache each repeat), and
+    scikit-learn's own fit where it has one; print the medians, the functions the first cold
+    run spent longest compiling, and record the medians."""
+    print(f"{'case':<5} {'cache':<12} {'fit s':>8} {'import s':>9}")
     for name in names:
+        if name in NEEDS_SKLEARN and importlib.util.find_spec("sklearn") is None:
+            print(f"{name}: {CASES[name][0]}: left out, scikit-learn is not installed")
+            continue
         figures = {"cold": [], "warm": []}
+        if name in PEER_CODE:
+            figures["scikit-learn"] = []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory(prefix="fastbp-first-fit-") as cache_dir:
                 for cache in ("cold", "warm"):
                     figures[cache].append(_run_child(name, cache_dir, environment))
+                if name in PEER_CODE:
+                    peer = _run_child(name, cache_dir, environment, peer=True)
+                    figures["scikit-learn"].append(peer)
         print(f"{name}: {CASES[name][0]}")
         for cache, runs in figures.items():
             fit = statistics.median(run["fit"] for run in runs)
             imported = statistics.median(run["import"] for run in runs)
-            print(f"{name:<5} {cache:<5} {fit:8.2f} {imported:9.2f}")
+            print(f"{name:<5} {cache:<12} {fit:8.2f} {imported:9.2f}")
             for figure, value in (("fit", fit), ("import", imported)):
                 record(
                     results_file,
@@ -124,13 +218,24 @@ def run_first_fits(names, repeats, environment, results_file):
                     value=value,
                     unit="s",
                 )
+        print("      compiling, cold:", _longest_compiles(figures["cold"][0]["compiled"]))
         sys.stdout.flush()
 
 
-def _run_child(name, cache_dir, environment):
+def _longest_compiles(compiled, shown=5):
+    """The total compile seconds, and the ``shown`` functions of longest own compile time
+    (each named by its module's last part and its name)."""
+    longest = sorted(compiled.items(), key=lambda item: -item[1])[:shown]
+    named = ", ".join(
+        f"{'.'.join(name.split('.')[-2:])} {seconds:.1f} s" for name, seconds in longest
+    )
+    return f"{sum(compiled.values()):.1f} s in {len(compiled)} functions; longest: {named}"
+
+
+def _run_child(name, cache_dir, environment, peer=False):
     environment = {**environment, "NUMBA_CACHE_DIR": cache_dir}
     result = subprocess.run(
-        [sys.executable, "-c", child_code(name)],
+        [sys.executable, "-c", child_code(name, peer=peer)],
         env=environment,
         capture_output=True,
         text=True,
