@@ -6,8 +6,6 @@ Both are what a fit on targets far from unit scale ends with (a regression on ta
 row): a dead or saturated network stays finite, so nothing else would say so.
 """
 
-import numpy as np
-
 from fastbp import reference
 
 # The examples whose outputs are compared: enough to tell a constant network from a live one,
@@ -38,9 +36,9 @@ def fit_warnings(network, X, losses, restored_best):
             "inputs and targets far from unit scale"
         )
     examples = X[:CHECKED_EXAMPLES]
-    if examples.shape[0] >= 2 and np.any(examples != examples[0]):
+    if examples.shape[0] >= 2 and (examples != examples[0]).any():
         outputs = _outputs(network, examples)
-        if np.all(outputs == outputs[0]):
+        if (outputs == outputs[0]).all():
             shown = ", ".join(f"{value:.6g}" for value in outputs[0])
             found.append(
                 f"the network gives the same output ({shown}) for each of the first "
@@ -56,16 +54,18 @@ def _outputs(network, X):
     compiled ``predict`` would add seconds of compiling to a fit's first run, which is what
     this check runs after. A dead network's outputs are its output biases either way, bit
     for bit."""
-    norms = [
-        None if scale is None else reference.BatchNorm(scale, shift, mean, variance, epsilon)
-        for scale, shift, mean, variance, epsilon in zip(
-            network.norm_scales,
-            network.norm_shifts,
-            network.running_means,
-            network.running_variances,
-            [network.norm_epsilon] * len(network.weights),
-            strict=True,
-        )
-    ]
-    weights, biases = list(network.weights), list(network.biases)
-    return reference.predict(weights, biases, list(network.activations), X, norms)
+    norms = None
+    if any(network.batch_norm):
+        epsilon = network.norm_epsilon
+        norms = [
+            None if scale is None else reference.BatchNorm(scale, shift, mean, variance, epsilon)
+            for scale, shift, mean, variance in zip(
+                network.norm_scales,
+                network.norm_shifts,
+                network.running_means,
+                network.running_variances,
+                strict=True,
+            )
+        ]
+    weights, biases = network.weights, network.biases
+    return reference.predict(weights, biases, network.activations, X, norms)
