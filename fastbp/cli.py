@@ -305,37 +305,13 @@ def _train(args):
     if held_out_note:
         print(held_out_note)
     target_scaling = _target_scaling(args, recipe, net, y)
-    trained_y, trained_held_out = y, held_out
     if target_scaling is not None:
-        trained_y = (y - target_scaling.mean) / target_scaling.scale
-        if held_out:
-            trained_held_out = (
-                held_out[0],
-                (held_out[1] - target_scaling.mean) / target_scaling.scale,
-            )
         print(_target_scaling_note(target_scaling))
-    epochs = recipe["epochs"]
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)  # printed below, from the history
-        history = trainer.fit(
-            X,
-            trained_y,
-            epochs,
-            recipe["metrics"],
-            progress=False if args.quiet else None,
-            validation_data=trained_held_out,
-            patience=args.patience,
-        )
+    history = _fit(args, recipe, trainer, X, y, held_out, target_scaling)
     elapsed = time.perf_counter() - started
-    if target_scaling is not None:
-        fold_target_scaling(net, target_scaling)
-        net.metadata["target_scaling"] = {
-            "mean": target_scaling.mean.tolist(),
-            "scale": target_scaling.scale.tolist(),
-        }
     if not args.quiet:
-        _print_trace(history, args.report_every or max(1, epochs // 6))
+        _print_trace(history, args.report_every or max(1, recipe["epochs"] // 6))
     print(f"{history.epochs} epochs in {elapsed:.3f} s (the first run includes compilation)")
     for sentence in history.warnings:
         print(f"fastbp train: warning: {sentence}", file=sys.stderr)
@@ -351,6 +327,34 @@ def _train(args):
         curves = [line.get_label() for axes in figure.axes for line in axes.get_lines()]
         print(f"plotted {', '.join(curves)} per epoch to {args.plot}")
     return 0
+
+
+def _fit(args, recipe, trainer, X, y, held_out, target_scaling):
+    """The recipe's fit, on the targets scaled by ``target_scaling`` when there is one (then
+    folded into the output layer and recorded); its ``FitWarning`` sentences are left in the
+    history for the caller to print."""
+    if target_scaling is not None:
+        y = target_scaling.apply(y, y.dtype)
+        if held_out:
+            held_out = (held_out[0], target_scaling.apply(held_out[1], held_out[1].dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        history = trainer.fit(
+            X,
+            y,
+            recipe["epochs"],
+            recipe["metrics"],
+            progress=False if args.quiet else None,
+            validation_data=held_out,
+            patience=args.patience,
+        )
+    if target_scaling is not None:
+        fold_target_scaling(trainer.network, target_scaling)
+        trainer.network.metadata["target_scaling"] = {
+            "mean": target_scaling.mean.tolist(),
+            "scale": target_scaling.scale.tolist(),
+        }
+    return history
 
 
 def _target_scaling(args, recipe, net, y):
