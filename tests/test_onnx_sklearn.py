@@ -255,7 +255,7 @@ def test_a_classifier_of_one_class_and_a_wrong_input_width_get_clear_errors():
 def test_without_skl2onnx_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
     monkeypatch.delitem(sys.modules, "fastbp.sklearn_onnx")
-    with pytest.raises(ImportError, match=r'pip install "fastbp\[sklearn-onnx\]"'):
+    with pytest.raises(ImportError, match=r'pip install "\.\[sklearn-onnx\]" in a clone of fastbp'):
         importlib.import_module("fastbp.sklearn_onnx")
 
 
