@@ -35,12 +35,16 @@ print("COMPILED", sum(module.startswith("fastbp") for module in compiled))
 
 
 def run_python(code, cache):
+    """Run ``code`` in a fresh interpreter with Numba's cache in ``cache``; from there too,
+    not from a checkout's root, whose fastbp/ lacks the installed fastbp.kernels."""
+    cache.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env={**os.environ, "NUMBA_CACHE_DIR": str(cache)},
         timeout=600,
+        cwd=cache,
     )
     assert result.returncode == 0, result.stderr
     return result
