@@ -14,15 +14,6 @@ from fastbp.evaluation import evaluate
 from fastbp.scaling import Standardization
 from fastbp.weighting import validation_split
 
-TUTORIAL_DATASETS = (
-    "xor",
-    "first_column",
-    "streetlights",
-    "streetlights_linear",
-    "test_scores",
-    "lecture_notes",
-)
-
 
 def fastbp_command(*args, cwd, check=True):
     """Run ``fastbp ARGS`` (the installed console script) and return the finished process."""
@@ -280,7 +271,7 @@ def recipe_fit(dataset):
     return net, trainer.fit(dataset.X, dataset.y, recipe["epochs"], recipe["metrics"])
 
 
-@pytest.mark.parametrize("name", TUTORIAL_DATASETS)
+@pytest.mark.parametrize("name", datasets.TUTORIALS)
 def test_tutorial_recipes_train_on_every_example_and_print_their_trace(tmp_path, name):
     dataset = datasets.load(name)
     net, history = recipe_fit(dataset)
