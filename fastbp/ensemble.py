@@ -6,8 +6,8 @@ import threading
 import numpy as np
 
 from fastbp._memory import aligned_zeros
+from fastbp.kernels import predict as predict_kernels
 from fastbp.kernels.lanes import LANES
-from fastbp.kernels.predict import predict as _predict_kernel
 from fastbp.network import Network, activation_width
 
 # What members must share, beside their dtype (Network attributes).
@@ -128,9 +128,10 @@ class Ensemble:
         acts = aligned_zeros(activation_width(self.layout), self.dtype)
         params = aligned_zeros(self._blocks.shape[1], self.dtype)
         epsilon = self.dtype.type(template.norm_epsilon)
+        predict = predict_kernels.for_layout(self.layout)
         for k in range(self.n_members):
             params[:] = self._blocks[k // LANES, :, k % LANES]
-            _predict_kernel(params, self.layout, X, acts, out[k], template.statistics, epsilon)
+            predict(params, self.layout, X, acts, out[k], template.statistics, epsilon)
         return out.mean(axis=0, dtype=self.dtype) if mean else out
 
     def inputs(self, X, name="X"):

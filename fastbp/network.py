@@ -10,7 +10,7 @@ from fastbp import _checks
 from fastbp._memory import aligned_zeros
 from fastbp._names import ACTIVATIONS, ALIASES, INITS, choose
 from fastbp.kernels import codes
-from fastbp.kernels.predict import predict as _predict_kernel
+from fastbp.kernels import predict as predict_kernels
 from fastbp.scaling import Standardization
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -248,7 +248,8 @@ class Network:
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
         epsilon = self._dtype.type(self._norm_epsilon)
-        _predict_kernel(self._params, self._layout, X, acts, out, self._statistics, epsilon)
+        predict = predict_kernels.for_layout(self._layout)
+        predict(self._params, self._layout, X, acts, out, self._statistics, epsilon)
         return out
 
     def predict_proba(self, X):

@@ -69,7 +69,7 @@ def _estimators(*variants):
 
 def _trainer(batch_size, dtype=np.float64, **settings):
     """``Trainer``'s defaults but ``batch_size`` and ``settings``: a softmax classifier and a
-    regression, on a wide and on a narrow network."""
+    regression, on a wide and on a narrow network; and ``predict`` on each size."""
     from fastbp import Network, Trainer
 
     for n_inputs in (_WIDE_INPUTS, _NARROW_INPUTS):
@@ -78,6 +78,7 @@ def _trainer(batch_size, dtype=np.float64, **settings):
         Trainer(net, batch_size=batch_size, loss="cross_entropy", seed=0, **settings).fit(
             X, labels, epochs=2
         )
+        net.predict(X[:2])  # predict's kernel for the network's size
         X, y = _data(n_inputs)
         net = Network([n_inputs, 100, 2], activations=["relu", "identity"], seed=0, dtype=dtype)
         Trainer(net, batch_size=batch_size, seed=0, **settings).fit(X, y, epochs=2)

@@ -4,14 +4,20 @@ that they agree.
 The generic and matrix paths are held to the reference in tests/test_equivalence.py and
 tests/test_features.py. The unrolled kernel is written out per shape from the same skeleton
 and update lines as the generic one, so it is held to that kernel bit for bit here (apart from
-the sign of an exact zero, which ``==`` ignores).
+the sign of an exact zero, which ``==`` ignores). So are the two compilations of ``predict``.
 """
+
+import itertools
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fastbp import Network, Trainer, _kernels
-from fastbp.kernels import loops, skeleton, unrolled
+from fastbp._memory import aligned_zeros
+from fastbp.kernels import loops, predict, skeleton, unrolled
+from fastbp.network import activation_width
 from fastbp.optimizers import SGD
 
 UNROLLED_CASES = [
@@ -209,3 +215,37 @@ def test_the_generic_kernel_scores_validation_data_as_the_matrix_kernel_does(bat
     for name in generic:
         np.testing.assert_allclose(generic[name], matrix[name], rtol=1e-12, atol=1e-15)
     assert _kernels.choose(Network([64, 128, 10]), 1, 10, ["validation"]) == "generic"
+
+
+@settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+    hidden=st.sampled_from(["sigmoid", "tanh", "relu", "identity"]),
+    output=st.sampled_from(["sigmoid", "tanh", "relu", "identity", "softmax", "exp"]),
+    batch_norm=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_both_predict_kernels_round_alike(sizes, hidden, output, batch_norm, dtype, seed):
+    """``predict`` (the forward pass inlined) and ``predict_called`` (compiled apart, which
+    larger networks take) give the same bits, so a network's size changes only the speed."""
+    if output == "softmax" and sizes[-1] < 2:
+        sizes = [*sizes[:-1], 2]
+    rng = np.random.default_rng(seed)
+    activations = [hidden] * (len(sizes) - 2) + [output]
+    normalized = batch_norm and len(sizes) > 2
+    net = Network(sizes, activations=activations, seed=seed, dtype=dtype, batch_norm=normalized)
+    net.params[:] = rng.uniform(-1, 1, net.params.size)
+    net.statistics[:] = rng.uniform(0.5, 1.5, net.statistics.size)
+    X = rng.normal(size=(20, sizes[0])).astype(dtype)
+    outputs = []
+    for kernel in (predict.predict, predict.predict_called):
+        out = np.empty((20, sizes[-1]), dtype=dtype)
+        acts = aligned_zeros(activation_width(net.layout), dtype)
+        epsilon = net.dtype.type(net.norm_epsilon)
+        kernel(net.params, net.layout, X, acts, out, net.statistics, epsilon)
+        outputs.append(out)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    chosen = predict.for_layout(net.layout)
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    assert (chosen is predict.predict) == (weights <= predict.INLINED_MAX_WEIGHTS)
