@@ -128,7 +128,7 @@ class Ensemble:
         acts = aligned_zeros(activation_width(self.layout), self.dtype)
         params = aligned_zeros(self._blocks.shape[1], self.dtype)
         epsilon = self.dtype.type(template.norm_epsilon)
-        predict = predict_kernels.for_layout(self.layout)
+        predict = predict_kernels.for_sizes(template.sizes)
         for k in range(self.n_members):
             params[:] = self._blocks[k // LANES, :, k % LANES]
             predict(params, self.layout, X, acts, out[k], template.statistics, epsilon)

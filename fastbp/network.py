@@ -248,7 +248,7 @@ class Network:
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
         epsilon = self._dtype.type(self._norm_epsilon)
-        predict = predict_kernels.for_layout(self._layout)
+        predict = predict_kernels.for_sizes(self._sizes)
         predict(self._params, self._layout, X, acts, out, self._statistics, epsilon)
         return out
 

@@ -6,9 +6,12 @@ kernels share, so a first ``predict`` after a generic fit compiles little more t
 (64-128-10 per example, a fresh process on one core: 0.47-0.56 s against 1.85-1.87 s; after
 a matrix fit, 1.6 s either way). Both round alike, bit for bit. The call costs about 10 ns a row,
 which shows on small networks (on one core: 81 against 88 ns a row on 3-4-1, 200 against
-212 on 16-32-8, 1,117 against 1,130 on 64-128-10): ``for_layout`` takes the inlined one for
+212 on 16-32-8, 1,117 against 1,130 on 64-128-10): ``for_sizes`` takes the inlined one for
 networks of at most ``INLINED_MAX_WEIGHTS`` weights, the called one (within 3%) above.
 """
+
+import functools
+import itertools
 
 from numba import njit
 
@@ -18,9 +21,10 @@ from fastbp.kernels.config import HELPER_OPTIONS, JIT_OPTIONS
 INLINED_MAX_WEIGHTS = 2048
 
 
-def for_layout(layout):
-    """The ``predict`` kernel for a network of ``layout``."""
-    weights = sum(int(n_in) * int(n_out) for n_in, n_out in layout[:, :2])
+@functools.cache
+def for_sizes(sizes):
+    """The ``predict`` kernel for a network of layer ``sizes`` (a tuple), chosen once."""
+    weights = sum(n_in * n_out for n_in, n_out in itertools.pairwise(sizes))
     return predict if weights <= INLINED_MAX_WEIGHTS else predict_called
 
 

@@ -246,6 +246,6 @@ def test_both_predict_kernels_round_alike(sizes, hidden, output, batch_norm, dty
         kernel(net.params, net.layout, X, acts, out, net.statistics, epsilon)
         outputs.append(out)
     np.testing.assert_array_equal(outputs[0], outputs[1])
-    chosen = predict.for_layout(net.layout)
+    chosen = predict.for_sizes(tuple(sizes))
     weights = sum(a * b for a, b in itertools.pairwise(sizes))
     assert (chosen is predict.predict) == (weights <= predict.INLINED_MAX_WEIGHTS)
