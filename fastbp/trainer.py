@@ -416,7 +416,8 @@ class Trainer:
         if outcome.divergence is None and self._checks_result:
             losses = outcome.history[:, codes.LOSS]
             restored = best_epoch is not None and plan.restore_best
-            found = fit_warnings(self.network, plan.X, losses, restored)
+            visits = plan.n_samples * outcome.epochs
+            found = fit_warnings(self.network, plan.X, losses, restored, visits)
         self.history = _history(
             outcome.history, plan.names, plan.validating, outcome, best_epoch, found
         )
