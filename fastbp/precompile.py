@@ -28,6 +28,8 @@ from multiprocessing import get_context
 
 import numpy as np
 
+from fastbp._kernels import usable_cpus
+
 try:
     import fcntl
 
@@ -182,7 +184,7 @@ def compile_kernels(cases=None, workers=None, progress=True, stream=None):
     if unknown:
         raise ValueError(f"cases must be among {', '.join(CASES)}; got {', '.join(unknown)}")
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        workers = usable_cpus()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
     workers = min(workers, len(names))
