@@ -410,7 +410,7 @@ class Trainer:
 
     def _finish(self, plan, outcome, best_epoch):
         """Record the fit in the network's metadata, keep its history, and raise or warn
-        when it diverged or was interrupted."""
+        when it diverged, ended looking wrong (``FitWarning``) or was interrupted."""
         self.network.metadata["fits"].append(self._record(outcome))
         found = []
         if outcome.divergence is None and self._checks_result:
