@@ -209,8 +209,13 @@ def _sklearn_loader(name):
 
 
 def _real_recipe(**settings):
-    recipe = {"standardize": True, "standardize_targets": True, "seed": 0, "shuffle": True}
-    recipe["reduction"] = "mean"
+    recipe = {
+        "standardize": True,
+        "standardize_targets": True,
+        "seed": 0,
+        "shuffle": True,
+        "reduction": "mean",
+    }
     recipe.update(settings)
     return recipe
 

@@ -30,7 +30,8 @@ imported = time.perf_counter()
 rng = np.random.default_rng(0)
 """
 # Each compiled function's own compile seconds (Numba's ``numba:compile`` events, nested ones
-# taken out), by module and name: where a cold fit's wait goes.
+# taken out), by its module's last part and qualified name (Numba's own overloads are all
+# ``<locals>.impl``): where a cold fit's wait goes.
 _COMPILE_EVENTS = """
 from numba.core import event as _event
 compiled = {}
@@ -39,7 +40,7 @@ class _Compiles(_event.Listener):
         self.open = []
     def on_start(self, ev):
         function = ev.data["dispatcher"].py_func
-        name = f"{function.__module__}.{function.__qualname__}"
+        name = f"{function.__module__.rsplit('.', 1)[-1]}.{function.__qualname__}"
         self.open.append([name, time.perf_counter(), 0.0])
     def on_end(self, ev):
         name, began, inner = self.open.pop()
@@ -224,11 +225,9 @@ def run_first_fits(names, repeats, environment, results_file):
 
 def _longest_compiles(compiled, shown=5):
     """The total compile seconds, and the ``shown`` functions of longest own compile time
-    (each named by its module's last part and its name)."""
+    (each named by its module's last part and its qualified name)."""
     longest = sorted(compiled.items(), key=lambda item: -item[1])[:shown]
-    named = ", ".join(
-        f"{'.'.join(name.split('.')[-2:])} {seconds:.1f} s" for name, seconds in longest
-    )
+    named = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in longest)
     return f"{sum(compiled.values()):.1f} s in {len(compiled)} functions; longest: {named}"
 
 
