@@ -99,7 +99,7 @@ def _first_fits():
     """The cases of ``fastbp bench``'s first-fit section (F1-F6), as they are written."""
     from fastbp.benchmarking import first_fit
 
-    for case in first_fit.CASES:
+    for case in first_fit.PATH_CASES:
         code = first_fit.child_code(case, report=False, pinned=False)
         exec(compile(code, f"<first fit {case}>", "exec"), {})
 
@@ -254,6 +254,7 @@ def _run_case(name):
 
     _, run, arguments = CASES[name]
     notice = _compile_notice.enabled()
+    _compile_notice.enable(False)  # the progress lines say what compiles
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -113,6 +113,9 @@ trainer.fit(X, Y, epochs=1)""",
 }
 
 
+# The cases that cover the kernel paths a user hits (``fastbp compile`` runs them).
+PATH_CASES = tuple(CASES)
+
 # The cases a new user meets first, beside scikit-learn's own where it has one (``PEER_CODE``:
 # the same fit with scikit-learn's estimator, timed the same way).
 _DIGITS = """import warnings
@@ -123,13 +126,21 @@ from sklearn.preprocessing import StandardScaler
 from {module} import MLPClassifier
 X, y = load_digits(return_X_y=True)
 """
-_NINE = """
-configurations = [{{}}, {{"early_stopping": True}}, {{"solver": "sgd"}},
-    {{"solver": "sgd", "momentum": 0.5, "nesterovs_momentum": False}}, {{"alpha": 0.0}},
-    {{"hidden_layer_sizes": (64, 32)}}, {{"activation": "tanh"}},
-    {{"batch_size": 1, "max_iter": 20}}, {{"solver": "lbfgs"}}]
+# The nine configurations of issue 26's table, written into the child's code by their repr.
+NINE_CONFIGURATIONS = [
+    {},
+    {"early_stopping": True},
+    {"solver": "sgd"},
+    {"solver": "sgd", "momentum": 0.5, "nesterovs_momentum": False},
+    {"alpha": 0.0},
+    {"hidden_layer_sizes": (64, 32)},
+    {"activation": "tanh"},
+    {"batch_size": 1, "max_iter": 20},
+    {"solver": "lbfgs"},
+]
+_NINE = f"""
 fitting = time.perf_counter()
-for params in configurations:
+for params in {NINE_CONFIGURATIONS!r}:
     make_pipeline(StandardScaler(), MLPClassifier(random_state=0, **params)).fit(X, y)"""
 _DIGITS_FIT = """
 fitting = time.perf_counter()
