@@ -2,9 +2,11 @@
 
 ``timeraw_`` benchmarks run their code in a new process: the first-fit cases of ``fastbp bench``
 (``fastbp.benchmarking.first_fit``: W1 on the unrolled kernel, 64-128-10 per example with
-momentum and plain, 784-256-10 with Adam in batches of 64, a softmax classifier with Adam).
-"cold" points Numba at an empty cache directory, so the kernel compiles; "warm" fills a cache
-directory in ``setup`` and then loads from it. Both include importing fastbp.
+momentum and plain, 784-256-10 with Adam in batches of 64, a softmax classifier with Adam,
+the estimator on digits, the tutorials, the command). "cold" points Numba at an empty cache
+folder with the prebuilt kernels left out, so the kernels compile; "installed" at an empty
+one with them (a first fit after ``pip install``; as cold where the install has none);
+"warm" at a folder ``setup`` filled. Each includes importing fastbp.
 """
 
 import subprocess
@@ -15,7 +17,7 @@ from fastbp.benchmarking.first_fit import CASES, child_code
 
 
 class FirstFit:
-    params = (list(CASES), ["cold", "warm"])
+    params = (list(CASES), ["cold", "installed", "warm"])
     param_names = ["case", "cache"]
     number = 1
     repeat = 3
@@ -34,5 +36,6 @@ class FirstFit:
     def timeraw_first_fit(self, case, cache):
         if cache == "warm":
             return child_code(case, self.directory, report=False)
-        # A cache directory no earlier repeat has filled.
-        return child_code(case, tempfile.mkdtemp(prefix="fastbp-asv-cold-"), report=False)
+        # A cache folder no earlier repeat has filled.
+        empty = tempfile.mkdtemp(prefix=f"fastbp-asv-{cache}-")
+        return child_code(case, empty, report=False, prebuilt=cache == "installed")

@@ -10,7 +10,7 @@ compile shorter than ``DELAY_S`` says nothing.
 import sys
 import threading
 
-from numba.core import config, event
+from numba.core import event
 
 DELAY_S = 1.0
 
@@ -61,10 +61,10 @@ def message():
 
 
 def cache_location():
-    """Where Numba keeps compiled kernels: ``NUMBA_CACHE_DIR``, else beside the modules."""
-    if config.CACHE_DIR:
-        return config.CACHE_DIR
-    return "the __pycache__ folders beside fastbp's kernels (NUMBA_CACHE_DIR moves them)"
+    """Where fastbp's compiled kernels are kept (``fastbp.kernels.cache``)."""
+    from fastbp.kernels import cache
+
+    return cache.directory()
 
 
 _NOTICE = _Notice()

@@ -211,6 +211,40 @@ def compile_kernels(cases=None, workers=None, progress=True, stream=None):
     return {name: seconds[name] for name in names}
 
 
+# The kinds of fit compiled into fastbp's wheel as it is built (``prebuild``): every case but
+# float32's, which would add a third to the compile time of every ``pip install`` for a dtype
+# that few first fits use (``fastbp compile`` compiles them, as any kind, on request).
+PREBUILT_CASES = tuple(name for name in CASES if not name.endswith("float32"))
+
+
+def prebuild(workers=None):
+    """Compile ``PREBUILT_CASES`` into this package's prebuilt kernels, for a wheel being built.
+
+    Run by ``fastbp._build`` in the built package, with an empty ``NUMBA_CACHE_DIR`` and
+    the prebuilt kernels switched off: the cases compile into a fresh cache folder
+    (``fastbp.kernels.cache.directory()``), whose compiled kernels are then copied to
+    ``fastbp.kernels.cache.PREBUILT``, from which every fresh cache folder of this version is
+    seeded. The estimators' cases are left out where scikit-learn is not installed.
+    """
+    import importlib.util
+    import shutil
+
+    from fastbp.kernels import cache
+
+    names = [
+        name
+        for name in PREBUILT_CASES
+        if importlib.util.find_spec("sklearn") or not name.startswith("estimators")
+    ]
+    compile_kernels(names, workers)
+    shutil.rmtree(os.path.dirname(cache.PREBUILT), ignore_errors=True)  # an earlier build's
+    os.makedirs(cache.PREBUILT)
+    compiled = cache.directory()
+    for name in os.listdir(compiled):
+        if name.endswith((".nbi", ".nbc")):  # not the generated sources: a fit writes them
+            shutil.copyfile(os.path.join(compiled, name), os.path.join(cache.PREBUILT, name))
+
+
 class _Report:
     """A line per case done: a bar of the cases done, the case and its seconds."""
 

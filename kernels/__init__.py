@@ -10,3 +10,8 @@ if __name__ != "fastbp.kernels":
         f"fastbp's kernels must be imported as 'fastbp.kernels', not as {__name__!r}; "
         "install fastbp (pip install .) and import fastbp instead"
     )
+
+# Before any kernel module is imported: Numba looks for a function's cache as it decorates it.
+from fastbp.kernels import cache
+
+cache.register()

@@ -26,8 +26,9 @@ and an epoch's metrics come from the forward pass that trained on each example. 
 arithmetic is ``kernels.train_matrix``'s and ``fastbp.reference``'s, operation for
 operation apart from the order of BLAS's sums.
 
-The source is written to a file named after its hash and imported under that name, so that
-Numba's on-disk cache works for it as for any module (a kernel built from a string could not
+The source is written to a file named after its hash, in the kernels' cache folder
+(``kernels.cache``), and imported under that name, so that Numba's on-disk cache works for
+it as for any module (a kernel built from a string could not
 be cached, nor found again by name when a cached kernel is loaded; nor is one that takes its
 layer routines as arguments: Numba 0.68 misses the cache for those in every new process).
 """
@@ -40,7 +41,7 @@ import sys
 import tempfile
 from typing import NamedTuple
 
-from fastbp.kernels import codes
+from fastbp.kernels import cache, codes
 from fastbp.kernels.steps import Step
 
 
@@ -573,27 +574,10 @@ def kernel(routines, fit):
     return _built[key]
 
 
-def _source_directory():
-    """Where generated sources live: beside Numba's cache when one is set, else the user's
-    cache directory; a private temporary directory if neither can be written."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        base = os.environ["NUMBA_CACHE_DIR"]
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "fastbp-kernels")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=directory)
-        probe.close()
-    except OSError:
-        directory = tempfile.mkdtemp(prefix="fastbp-kernels-")
-    return directory
-
-
 def _import_source(name, source):
     if name in sys.modules:
         return sys.modules[name]
-    path = os.path.join(_source_directory(), name + ".py")
+    path = os.path.join(cache.directory(), name + ".py")
     existing = None
     if os.path.exists(path):
         with open(path, encoding="utf-8") as file:

@@ -10,6 +10,7 @@ import pytest
 from test_cli import fastbp_command
 
 from fastbp import _compile_notice, precompile
+from fastbp.kernels import cache as cache_module
 
 # A fit of the per-example kind on a network neither compile case trains, counting the
 # functions of fastbp that Numba compiled for it (a cache load is no compilation).
@@ -34,7 +35,14 @@ print("COMPILED", sum(module.startswith("fastbp") for module in compiled))
 """
 
 
-def run_python(code, cache):
+def fresh_environment(cache, prebuilt=False):
+    """This environment with Numba's cache in ``cache``, and the kernels prebuilt into an
+    installed fastbp left out unless ``prebuilt`` (so that these tests see compiling)."""
+    switch = {} if prebuilt else {cache_module.PREBUILT_SWITCH: "0"}
+    return {**os.environ, "NUMBA_CACHE_DIR": str(cache), **switch}
+
+
+def run_python(code, cache, prebuilt=False):
     """Run ``code`` in a fresh interpreter with Numba's cache in ``cache``; from there too,
     not from a checkout's root, whose fastbp/ lacks the installed fastbp.kernels."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -42,7 +50,7 @@ def run_python(code, cache):
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={**os.environ, "NUMBA_CACHE_DIR": str(cache)},
+        env=fresh_environment(cache, prebuilt),
         timeout=600,
         cwd=cache,
     )
@@ -71,7 +79,7 @@ def test_compiling_ahead_leaves_nothing_for_a_fit_of_that_kind_to_compile(tmp_pa
         [sys.executable, "-m", "fastbp", "compile", "per-example", "full-batch", "--workers", "2"],
         capture_output=True,
         text=True,
-        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")},
+        env=fresh_environment(tmp_path / "cache"),
         timeout=900,
         cwd=tmp_path,
     )

@@ -1,28 +1,32 @@
 """The first-fit section of ``fastbp bench``: the wait a user sees before a first fit ends.
 
-Each case is one fit as a user writes it, run in a fresh interpreter pinned to one core:
-"cold" with an empty Numba cache directory (a fresh install: the kernel compiles), then
-"warm" in a second fresh interpreter with the cache the cold one filled (every later
-session). The figures are the seconds of the ``fit`` call itself (what issue 12 bounds: 3 s
-cold, 0.5 s warm) and of importing fastbp before it, and the functions the cold run spent
-longest compiling (Numba's compile events). F1-F6 cover the kernel paths a user hits, on
-small data, so compiling or loading is nearly all of it; F7-F10 are what a new user runs
-first (the estimator on digits, with scikit-learn's own fit beside it; the tutorials; the
-command).
+Each case is one fit as a user writes it, run in fresh interpreters pinned to one core, each
+with a Numba cache folder of its own: "cold" with an empty one and the prebuilt kernels
+switched off (the kernels compile from nothing: what a fit of a kind nothing prebuilt covers
+waits, and what every first fit waited before fastbp's wheel carried them); "installed" with an
+empty one and the prebuilt kernels on (the first fit after ``pip install``); "warm" in a
+second interpreter with the cache the "installed" one left (every later session). The
+figures are the seconds of the ``fit`` call itself and of importing fastbp before it, and
+the functions the cold run spent longest compiling (Numba's compile events). F1-F6 cover the
+kernel paths a user hits, on small data, so compiling or loading is nearly all of it; F7-F10
+are what a new user runs first (the estimator on digits, with scikit-learn's own fit beside
+it; the tutorials; the command).
 """
 
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 
 from fastbp.benchmarking.timing import record
+from fastbp.kernels import cache as kernel_cache
 
 _SETUP = """
 import os, time
-{cache}{pin}started = time.perf_counter()
+{cache}{prebuilt}{pin}started = time.perf_counter()
 import numpy as np
 from fastbp import Network, Trainer
 from fastbp.optimizers import SGD, Adam
@@ -182,37 +186,52 @@ PEER_CODE = {
 }
 
 
-def child_code(case, cache_dir=None, report=True, pinned=True, peer=False):
+def child_code(case, cache_dir=None, report=True, pinned=True, peer=False, prebuilt=True):
     """The code of a fresh interpreter running ``case``'s first fit (``peer``: scikit-learn's
     own estimator's, for the cases in ``PEER_CODE``); with ``report`` it prints its seconds
     and each function's compile seconds (asv's ``timeraw_`` wants a silent one: it reads the
     stdout). With ``cache_dir`` it points Numba there first (else the environment's, as set);
-    ``pinned``, it runs on one core."""
+    ``prebuilt=False``, it leaves the prebuilt kernels out; ``pinned``, it runs on one core."""
     cache = "" if cache_dir is None else f"os.environ['NUMBA_CACHE_DIR'] = {cache_dir!r}\n"
+    switch = f"os.environ[{kernel_cache.PREBUILT_SWITCH!r}] = '0'\n" if not prebuilt else ""
     pin = "os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])\n" if pinned else ""
-    setup = _SETUP.format(cache=cache, pin=pin) + (_COMPILE_EVENTS if report else "")
+    setup = _SETUP.format(cache=cache, prebuilt=switch, pin=pin)
     code = PEER_CODE[case] if peer else CASES[case][1]
-    return setup + code + (_REPORT.format() if report else "\n")
+    return (
+        setup + (_COMPILE_EVENTS if report else "") + code + (_REPORT.format() if report else "\n")
+    )
+
+
+def has_prebuilt_kernels():
+    """Whether this install carries prebuilt kernels (a wheel built with them: not an
+    editable install, nor one built with ``FASTBP_PREBUILD=0``)."""
+    return os.path.isdir(kernel_cache.PREBUILT)
 
 
 def run_first_fits(names, repeats, environment, results_file):
-    """Time each case cold and then warm, ``repeats`` times (a fresh cache each repeat), and
-    scikit-learn's own fit where it has one; print the medians, the functions the first cold
-    run spent longest compiling, and record the medians."""
+    """Time each case cold, installed and warm, ``repeats`` times (fresh caches each repeat),
+    and scikit-learn's own fit where it has one; print the medians, the functions the first
+    cold run spent longest compiling, and record the medians."""
     print(f"{'case':<5} {'cache':<12} {'fit s':>8} {'import s':>9}")
+    caches = ("cold", "installed", "warm") if has_prebuilt_kernels() else ("cold", "warm")
+    if "installed" not in caches:
+        print("      (no prebuilt kernels in this install: warm is the cache cold left)")
     for name in names:
         if name in NEEDS_SKLEARN and importlib.util.find_spec("sklearn") is None:
             print(f"{name}: {CASES[name][0]}: left out, scikit-learn is not installed")
             continue
-        figures = {"cold": [], "warm": []}
+        figures = {cache: [] for cache in caches}
         if name in PEER_CODE:
             figures["scikit-learn"] = []
         for _ in range(repeats):
-            with tempfile.TemporaryDirectory(prefix="fastbp-first-fit-") as cache_dir:
-                for cache in ("cold", "warm"):
-                    figures[cache].append(_run_child(name, cache_dir, environment))
+            with tempfile.TemporaryDirectory(prefix="fastbp-first-fit-") as directory:
+                for cache in caches:
+                    # Cold's cache is a folder of its own, which installed and warm never see.
+                    folder = os.path.join(directory, "cold" if cache == "cold" else "installed")
+                    run = _run_child(name, folder, environment, prebuilt=cache != "cold")
+                    figures[cache].append(run)
                 if name in PEER_CODE:
-                    peer = _run_child(name, cache_dir, environment, peer=True)
+                    peer = _run_child(name, directory, environment, peer=True)
                     figures["scikit-learn"].append(peer)
         print(f"{name}: {CASES[name][0]}")
         for cache, runs in figures.items():
@@ -242,10 +261,10 @@ def _longest_compiles(compiled, shown=5):
     return f"{sum(compiled.values()):.1f} s in {len(compiled)} functions; longest: {named}"
 
 
-def _run_child(name, cache_dir, environment, peer=False):
-    environment = {**environment, "NUMBA_CACHE_DIR": cache_dir}
+def _run_child(name, cache_dir, environment, peer=False, prebuilt=True):
+    os.makedirs(cache_dir, exist_ok=True)
     result = subprocess.run(
-        [sys.executable, "-c", child_code(name, peer=peer)],
+        [sys.executable, "-c", child_code(name, cache_dir, peer=peer, prebuilt=prebuilt)],
         env=environment,
         capture_output=True,
         text=True,
