@@ -8,6 +8,8 @@ row): a dead or saturated network stays finite, so nothing else would say so.
 
 import itertools
 
+import scipy.sparse
+
 from fastbp import reference
 
 # The examples whose outputs are compared: enough to tell a network that gives one output
@@ -27,7 +29,7 @@ def fit_warnings(network, X, losses, restored_best, visits):
     ----------
     network : Network
         After the fit.
-    X : ndarray
+    X : ndarray or CSR matrix
         The inputs it trained on, as the kernels took them (checked, converted and scaled).
     losses : ndarray
         The loss of each epoch.
@@ -49,6 +51,8 @@ def fit_warnings(network, X, losses, restored_best, visits):
     if visits * weights < CHECKED_WORK:
         return found
     examples = X[:CHECKED_EXAMPLES]
+    if scipy.sparse.issparse(examples):
+        examples = examples.toarray()  # 64 rows, for NumPy's forward pass
     if examples.shape[0] >= 2 and (examples != examples[0]).any():
         outputs = _outputs(network, examples)
         if (outputs == outputs[0]).all():

@@ -1,11 +1,11 @@
 """A network over a whole data set through BLAS, a block of rows at a time: its outputs
 (``predict``, the Python side of ``kernels.predict_matrix``), and its loss and gradient at any
 parameter vector (``FullBatch``, of ``kernels.gradient``; scikit-learn's "lbfgs" solver
-calls it through SciPy)."""
+calls it through SciPy). Either takes dense or CSR rows (``fastbp._sparse``)."""
 
 import numpy as np
 
-from fastbp import _row_blocks
+from fastbp import _sparse
 from fastbp._memory import aligned_zeros
 from fastbp._names import LOSSES
 from fastbp.kernels import codes, train_matrix
@@ -21,9 +21,10 @@ class FullBatch:
     """``FullBatch(network, X, Y, sample_weight, loss)(params)`` is the summed (weighted)
     loss of ``network``'s architecture at ``params`` over ``(X, Y)`` and its gradient.
 
-    ``X`` and ``Y`` are 2-D in the network's dtype (C-contiguous), ``sample_weight`` 1-D or
-    None, ``loss`` a name of ``fastbp._names.LOSSES``. The network must have no batch
-    normalization (its gradient over blocks of rows would not be the whole batch's).
+    ``X`` and ``Y`` are 2-D in the network's dtype (C-contiguous, or ``X`` CSR as
+    ``fastbp._sparse.as_csr`` leaves it), ``sample_weight`` 1-D or None, ``loss`` a name of
+    ``fastbp._names.LOSSES``. The network must have no batch normalization (its gradient
+    over blocks of rows would not be the whole batch's).
     """
 
     def __init__(self, network, X, Y, sample_weight, loss):
@@ -33,7 +34,7 @@ class FullBatch:
         self.layout = network.layout
         self.dtype = dtype
         no_weights = np.empty(0, dtype)
-        self.X = X if _row_blocks.is_sparse(X) else np.ascontiguousarray(X, dtype)
+        self.X = _sparse.kernel_rows(X if _sparse.is_sparse(X) else np.ascontiguousarray(X, dtype))
         self.Y = np.ascontiguousarray(Y, dtype)
         self.sample_weight = (
             no_weights if sample_weight is None else np.ascontiguousarray(sample_weight, dtype)
@@ -51,20 +52,10 @@ class FullBatch:
         self.gradient = aligned_zeros(n_params, dtype)
 
     def __call__(self, params):
-        """The summed loss (float) and a new array of its gradient at ``params``; sparse
-        ``X`` a block of rows at a time."""
+        """The summed loss (float) and a new array of its gradient at ``params``."""
         self.params[:] = params
-        if not _row_blocks.is_sparse(self.X):
-            data = Data(self.X, self.Y, self.sample_weight)
-            loss = self._evaluate(data, self.gradient)
-            return loss, self.gradient.copy()
-        total, summed = 0.0, np.zeros_like(self.gradient)
-        weighted = self.sample_weight.shape[0] > 0
-        for start, stop, rows in _row_blocks.blocks(self.X):
-            weights = self.sample_weight[start:stop] if weighted else self.sample_weight
-            total += self._evaluate(Data(rows, self.Y[start:stop], weights), self.gradient)
-            summed += self.gradient
-        return total, summed
+        loss = self._evaluate(Data(self.X, self.Y, self.sample_weight), self.gradient)
+        return loss, self.gradient.copy()
 
     def _evaluate(self, data, gradient):
         loss = loss_and_gradient(
@@ -74,28 +65,26 @@ class FullBatch:
 
 
 def predict(network, X):
-    """``network.predict(X)`` for a 2-D ``X`` of the network's inputs (dense, or sparse a
-    block of rows at a time), each layer of a block of rows one BLAS call: equal to it to
-    rounding, and several times faster on wide layers (no input scaling: the estimators'
-    networks have none)."""
-    if network.scaling is not None:
+    """``network.predict(X)`` for a 2-D ``X`` of the network's inputs (dense or sparse), each
+    layer of a block of rows one BLAS call (the first over a sparse block's stored values):
+    equal to it to rounding, and several times faster on wide layers."""
+    if network.scaling is not None and not _sparse.is_sparse(X):
         return network.predict(X)
+    X = network.inputs(X, sparse=True)  # sparse with a scaling: refused, by name
     dtype = network.dtype
     out = np.empty((X.shape[0], network.n_outputs), dtype)
     rows = max(1, min(BLOCK_ROWS, X.shape[0]))
     acts = aligned_zeros(rows * activation_width(network.layout), dtype)
     settings = np.zeros(codes.SETTINGS_SIZE, dtype)
     settings[codes.NORM_EPSILON] = network.norm_epsilon
-    for start, stop, block in _row_blocks.blocks(X):
-        block = network.inputs(block)
-        predict_matrix(
-            network.params,
-            network.layout,
-            block,
-            network.statistics,
-            settings,
-            rows,
-            acts,
-            out[start:stop],
-        )
+    predict_matrix(
+        network.params,
+        network.layout,
+        _sparse.kernel_rows(X),
+        network.statistics,
+        settings,
+        rows,
+        acts,
+        out,
+    )
     return out

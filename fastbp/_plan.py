@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from fastbp import _checks, _kernels, _settings, optimizers
+from fastbp import _checks, _kernels, _settings, _sparse, optimizers
 from fastbp._names import METRICS, choose
 from fastbp.kernels import codes
 from fastbp.weighting import sample_weights, validation_split
@@ -15,10 +15,10 @@ from fastbp.weighting import sample_weights, validation_split
 class FitPlan:
     """A checked fit, ready to run."""
 
-    X: np.ndarray
+    X: np.ndarray  # or a CSR matrix (fastbp._sparse)
     Y: np.ndarray
     weights: np.ndarray | None  # per example, or None when all weigh 1
-    X_val: np.ndarray  # empty for no validation data
+    X_val: np.ndarray  # empty for no validation data; or a CSR matrix
     Y_val: np.ndarray
     order: np.ndarray | None  # int64 (epochs, n_samples): the examples of each epoch, or None
     epochs: int
@@ -53,6 +53,9 @@ _FIT_FEATURES = {
     "batch_norm": lambda plan, network: any(network.batch_norm),
     "order": lambda plan, network: plan["order"] is not None,
     "exp": lambda plan, network: "exp" in network.activations,
+    "sparse": lambda plan, network: (
+        _sparse.is_sparse(plan["X"]) or _sparse.is_sparse(plan["X_val"])
+    ),
 }
 
 
@@ -78,7 +81,7 @@ def check_fit(trainer, X, y, epochs, metrics, progress, fit_options):
     chooses its own kernel)."""
     _settings.check(trainer)  # the settings are public attributes: check them again
     network = trainer.network
-    X = network.inputs(X)
+    X = network.inputs(X, sparse=True)
     Y = targets(network, trainer.loss, y, X.shape[0])
     plan = {
         "epochs": _checks.check_count(epochs, "epochs", minimum=0),
@@ -121,7 +124,7 @@ def _split(trainer, X, Y, fit_options):
     else:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = network.inputs(validation_data[0], "validation_data[0]")
+        X_val = network.inputs(validation_data[0], "validation_data[0]", sparse=True)
         Y_val = targets(
             network, trainer.loss, validation_data[1], X_val.shape[0], "validation_data[1]"
         )

@@ -6,8 +6,8 @@ examples (``sklearn.utils.shuffle`` from the estimator's random state), the lear
 stopping rule on ``tol`` and ``n_iter_no_change``, and early stopping's validation score. Here
 that bookkeeping is the same Python as scikit-learn's, in the same order, drawing the same
 random numbers, and each epoch is one call of fastbp's matrix kernel, given the epoch's order
-of the examples rather than a copy of the rows in it (``fastbp._stepwise``; sparse data: a
-``Trainer.fit`` per block of rows, copied in order). The batches run in that kernel: forward
+of the examples rather than a copy of the rows in it (``fastbp._stepwise``; dense or CSR
+rows alike). The batches run in that kernel: forward
 pass, gradient, L2 term added to the summed gradient and divided with it by the batch's
 summed sample weight, the optimizer's step, and each batch's loss with its L2 penalty.
 
@@ -23,9 +23,9 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from fastbp import _chunks, _row_blocks
+from fastbp import _chunks, _sparse
 from fastbp._stepwise import Stepwise
-from fastbp.errors import DivergenceError, FitInterruptedWarning
+from fastbp.errors import DivergenceError
 from fastbp.optimizers import SGD, Adam
 from fastbp.trainer import Trainer
 
@@ -111,28 +111,15 @@ class Solver:
         """The fit's epochs on ``(X, Y)``: yields ``train(order)``, which trains one epoch
         over the rows in ``order`` (None: as they are) and returns its loss, as
         scikit-learn's ``loss_curve_`` reports it (the L2 penalty of each batch included),
-        and whether Ctrl-C interrupted it (the loss is None when that left it unfinished).
+        and whether Ctrl-C interrupted it.
 
-        Dense ``X`` is planned once and trained an epoch per kernel call, the rows visited in
-        the given order (``fastbp._stepwise``); sparse ``X`` an epoch per ``Trainer.fit`` of
-        each block of rows, densified, copied into the order first.
+        ``X`` (dense, or CSR) is planned once and trained an epoch per kernel call, the rows
+        visited in the given order (``fastbp._stepwise``).
         """
         trainer = self.trainer
         trainer.batch_size = batch_size
         trainer.l2 = alpha  # read when each batch runs, as scikit-learn reads self.alpha
         trainer.learning_rate = self.learning_rate
-        if _row_blocks.is_sparse(X):
-
-            def train_blocks(order):
-                rows = (
-                    (X, Y, sample_weight)
-                    if order is None
-                    else _in_order(order, X, Y, sample_weight)
-                )
-                return self._train_blocks(*rows)
-
-            yield train_blocks
-            return
         with Stepwise(trainer, X, Y, sample_weight) as stepwise:
             every_row = np.arange(X.shape[0])
 
@@ -142,28 +129,6 @@ class Solver:
                 return stepwise.epoch(given, self.learning_rate), False
 
             yield train
-
-    def _train_blocks(self, X, Y, sample_weight):
-        """One epoch over the sparse rows of ``X`` in their order, a block of whole batches
-        per ``Trainer.fit``; the optimizer's state carries from one block to the next, so the
-        epoch is the same."""
-        trainer = self.trainer
-        trainer.learning_rate = self.learning_rate
-        loss_sum = 0.0
-        for start, stop, rows in _row_blocks.blocks(X, trainer.batch_size):
-            weights = None if sample_weight is None else sample_weight[start:stop]
-            with warnings.catch_warnings():
-                # scikit-learn's own warning says so, once the epoch's bookkeeping is done.
-                warnings.simplefilter("ignore", FitInterruptedWarning)
-                history = trainer.fit(
-                    rows, Y[start:stop], epochs=1, progress=False, sample_weight=weights
-                )
-            if stop == X.shape[0] and start == 0:
-                return float(history["loss"][0]), history.interrupted
-            loss_sum += float(history["loss"][0]) * (stop - start)
-            if history.interrupted:
-                return (loss_sum / X.shape[0] if stop == X.shape[0] else None), True
-        return loss_sum / X.shape[0], False
 
     def iteration_ends(self, time_step):
         """scikit-learn's: "invscaling" sets the next epoch's rate from the samples seen."""
@@ -264,8 +229,6 @@ def _epochs(estimator, run, split, batch_size, random_state, incremental):
 
 def _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental):
     """scikit-learn's bookkeeping after an epoch: whether the fit ends here."""
-    if loss is None:  # Ctrl-C in the middle of a sparse epoch
-        raise KeyboardInterrupt
     run.loss = loss
     run.n_iter += 1
     run.t += n_samples
@@ -301,15 +264,6 @@ def _shuffle(sample_idx, random_state):
     return sample_idx[indices]
 
 
-def _in_order(order, *arrays):
-    """Copies of ``arrays`` (None stays None) with their rows in ``order``. Fresh arrays: on
-    9000 rows of 784 inputs, ``np.take`` into a preallocated one took twice as long."""
-    return [
-        None if a is None else a[order] if _row_blocks.is_sparse(a) else np.take(a, order, axis=0)
-        for a in arrays
-    ]
-
-
 def _split(estimator, X, Y, sample_weight, random_state):
     """The training data and, with early stopping, the validation data ``(X, y, weights)``
     (``y`` as labels for a classifier), held out as scikit-learn holds them out."""
@@ -333,7 +287,7 @@ def _split(estimator, X, Y, sample_weight, random_state):
             "your dataset."
         )
     y_val = estimator._decode(Y_val)
-    if not _row_blocks.is_sparse(X_train):
+    if not _sparse.is_sparse(X_train):
         X_train = np.ascontiguousarray(X_train)
     Y_train = np.ascontiguousarray(Y_train)
     return X_train, Y_train, weights_train, (X_val, y_val, weights_val)

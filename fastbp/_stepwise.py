@@ -11,6 +11,7 @@ committed to the trainer and recorded once, at the end.
 
 import numpy as np
 
+from fastbp import _sparse
 from fastbp._chunks import Outcome
 from fastbp._memory import aligned_zeros
 from fastbp._plan import plan_fit
@@ -31,7 +32,7 @@ class Stepwise:
     """
 
     def __init__(self, trainer, X, Y, sample_weight=None):
-        n_samples = len(X)
+        n_samples = X.shape[0]
         fit_options = {
             "sample_weight": sample_weight,
             "class_weight": None,
@@ -55,8 +56,8 @@ class Stepwise:
         self.state = trainer._working_state(plan)
         self.first_epoch = int(self.state.counters[codes.EPOCH])
         weights = np.empty(0, network.dtype) if plan.weights is None else plan.weights
-        self.data = Data(plan.X, plan.Y, weights, plan.order)
-        self.validation = Validation(plan.X_val, plan.Y_val)
+        self.data = Data(_sparse.kernel_rows(plan.X), plan.Y, weights, plan.order)
+        self.validation = Validation(_sparse.kernel_rows(plan.X_val), plan.Y_val)
         self.scratch = aligned_zeros(plan.scratch_size, network.dtype)
         self.history = np.zeros((1, codes.METRIC_COLUMNS))
         self.epochs = 0

@@ -134,9 +134,10 @@ class Ensemble:
             predict(params, self.layout, X, acts, out[k], template.statistics, epsilon)
         return out.mean(axis=0, dtype=self.dtype) if mean else out
 
-    def inputs(self, X, name="X"):
-        """``X`` checked and converted as the kernels take it (see ``Network.inputs``)."""
-        return self._template.inputs(X, name)
+    def inputs(self, X, name="X", sparse=False):
+        """``X`` checked and converted as the kernels take it (see ``Network.inputs``; a
+        sparse ``X`` reaches an ensemble's fit, which refuses it by its feature)."""
+        return self._template.inputs(X, name, sparse)
 
     def save(self, path):
         """Write the ensemble to ``path`` (a ``.npz`` file in fastbp's safe format): every

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from fastbp import _checks
+from fastbp import _checks, _sparse
 from fastbp._memory import aligned_zeros
 from fastbp._names import ACTIVATIONS, ALIASES, INITS, choose
 from fastbp.kernels import codes
@@ -236,14 +236,19 @@ class Network:
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_inputs)
-            Inputs; a single example may be given as a 1-D array of ``n_inputs`` values.
+        X : array_like or sparse matrix of shape (n_samples, n_inputs)
+            Inputs; a single example may be given as a 1-D array of ``n_inputs`` values. A
+            SciPy sparse matrix is read as CSR, its stored values only.
 
         Returns
         -------
         ndarray of shape (n_samples, n_outputs)
             In the network's dtype.
         """
+        if _sparse.is_sparse(X):
+            from fastbp import _full_batch  # the matrix path, which takes CSR rows
+
+            return _full_batch.predict(self, X)
         X = self.inputs(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self._dtype)
         acts = aligned_zeros(activation_width(self._layout), self._dtype)
@@ -310,9 +315,22 @@ class Network:
                 f"network's is {self.activations[-1]!r}"
             )
 
-    def inputs(self, X, name="X"):
+    def inputs(self, X, name="X", sparse=False):
         """``X`` checked and converted as the kernels take it: C-contiguous, in the network's
-        dtype, standardized when the network has a ``scaling``."""
+        dtype, standardized when the network has a ``scaling``; with ``sparse``, a SciPy
+        sparse ``X`` as canonical CSR (``fastbp._sparse.as_csr``), not densified."""
+        if _sparse.is_sparse(X):
+            if not sparse:
+                raise TypeError(
+                    f"{name} is a sparse matrix, which this takes only dense: give "
+                    f"{name}.toarray() (Trainer.fit, predict and the estimators take it sparse)"
+                )
+            if self._scaling is not None:
+                raise ValueError(
+                    f"{name} is sparse, but the network standardizes its inputs (its scaling), "
+                    "which would make every value stored: give a network without a scaling"
+                )
+            return _sparse.as_csr(X, name, self._dtype, self.n_inputs)
         X = _checks.as_inputs(X, name, self._dtype, self.n_inputs)
         return X if self._scaling is None else self._scaling.apply(X, self._dtype)
 

@@ -23,7 +23,8 @@ Differences from scikit-learn's:
   20 iterations): short fits agree (``loss_`` within 1e-10 on the tests' fits of up to 123
   iterations), long ones part, and a fit that stops on ``tol`` can stop a few iterations
   from scikit-learn's;
-- sparse input (CSR, CSC) trains and predicts a block of rows at a time, densified;
+- sparse input (CSR, CSC or any SciPy format) trains and predicts from its stored values,
+  never densified (the first layer's products and gradient touch only the stored columns);
 - ``MLPRegressor(loss="poisson")`` needs non-negative targets (scikit-learn's gives a NaN
   loss on a negative one);
 - a fit that fails leaves the estimator as it was (scikit-learn's may be left half-fitted).
@@ -55,7 +56,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from fastbp import _full_batch, _row_blocks, _sklearn_lbfgs, _sklearn_sgd
+from fastbp import _full_batch, _sklearn_lbfgs, _sklearn_sgd, _sparse
 from fastbp.network import Network
 
 # fastbp's own parameters, beyond scikit-learn's; their defaults change nothing.
@@ -114,8 +115,8 @@ class _MultilayerPerceptron(BaseEstimator):
         else:
             run = self._resume(layer_units)
         dtype = run.network.dtype
-        if _row_blocks.is_sparse(X):
-            X = X.astype(dtype).tocsr()  # trained and predicted a block of rows at a time
+        if _sparse.is_sparse(X):
+            X = _sparse.as_csr(X, "X", dtype, X.shape[1])  # trained as CSR rows, never dense
         else:
             X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(y, dtype=dtype)

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from fastbp import _chunks, _settings
+from fastbp import _chunks, _settings, _sparse
 from fastbp._ensemble_fit import ensemble_fit
 from fastbp._fit_warnings import fit_warnings
 from fastbp._memory import aligned_zeros
@@ -225,9 +225,11 @@ class Trainer:
 
         Parameters
         ----------
-        X : array_like of shape (n_samples, n_inputs)
+        X : array_like or sparse matrix of shape (n_samples, n_inputs)
             Inputs, converted once to the network's dtype (not copied when they already are
-            a C-contiguous array of it).
+            a C-contiguous array of it). A SciPy sparse matrix trains on the matrix path from
+            its stored values as CSR, never densified (not copied when it is canonical CSR of
+            the network's dtype).
         y : array_like of shape (n_samples, n_outputs), or (n_samples,)
             Targets. 1-D targets are the single output's values or, with loss
             ``"cross_entropy"`` and several outputs, integer class labels in
@@ -334,10 +336,9 @@ class Trainer:
         try:
             state = self._working_state(plan)
             first_epoch = int(state.counters[codes.EPOCH])
-            data = Data(
-                plan.X, plan.Y, np.empty(0, network.dtype) if plan.weights is None else plan.weights
-            )
-            validation = Validation(plan.X_val, plan.Y_val)
+            weights = np.empty(0, network.dtype) if plan.weights is None else plan.weights
+            data = Data(_sparse.kernel_rows(plan.X), plan.Y, weights)
+            validation = Validation(_sparse.kernel_rows(plan.X_val), plan.Y_val)
             scratch = aligned_zeros(plan.scratch_size, network.dtype)
             options = plan.options
 

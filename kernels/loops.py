@@ -71,7 +71,7 @@ for layer in range(last, -1, -1):
 # ``fastbp._plan`` list them): the matrix path's features but three. Dropout in batches draws
 # its masks layer by layer over all a batch's rows, which a pass example by example cannot;
 # batch normalization needs the batch's statistics; iRPROP- is full-batch (kernels.updates).
-RUNS = train_matrix.RUNS - {"dropout_in_batches", "batch_norm", "rprop"}
+RUNS = train_matrix.RUNS - {"dropout_in_batches", "batch_norm", "rprop", "sparse"}
 
 
 def kernel_for_fit(layout, settings, options, features):

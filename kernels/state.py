@@ -16,7 +16,8 @@ import numpy as np
 # No given order: the kernel visits the examples in order, or shuffles them itself.
 NO_ORDER = np.empty((0, 0), dtype=np.int64)
 
-# The examples of a fit. ``sample_weight`` is (n_samples,), or empty for unweighted examples.
+# The examples of a fit. ``X`` is a C-contiguous array, or on the matrix path
+# ``kernels.csr.CSRRows``. ``sample_weight`` is (n_samples,), or empty for unweighted examples.
 # ``order`` (the feature "order") is int64 (epochs, n_samples), row e the
 # examples of the call's epoch e in the order visited, or ``NO_ORDER``.
 Data = namedtuple("Data", ["X", "Y", "sample_weight", "order"], defaults=(NO_ORDER,))

@@ -36,6 +36,7 @@ from numba import njit
 from fastbp.kernels import blocked, codes
 from fastbp.kernels.blocked import uses_loops
 from fastbp.kernels.config import MATRIX_JIT_OPTIONS
+from fastbp.kernels.csr import batch_inputs, first_layer_gradient, first_layer_product
 from fastbp.kernels.exponential import exp
 from fastbp.kernels.layers import (
     activation,
@@ -72,6 +73,7 @@ RUNS = frozenset(
         "order",
         "poisson",
         "exp",
+        "sparse",
     }
 )
 
@@ -188,18 +190,17 @@ def backward_batch(
                     d = min(max(d, -clip_value), clip_value)
                 deltas[p] = d
         # After the deltas below: a folded step changes the weights they are found from.
-        blocked.gradient_product(
-            inputs if layer == 0 else acts,
-            first_inputs_at if layer == 0 else inputs_at,
-            deltas,
-            outputs_at,
-            params if folded else gradient,
-            weights,
-            rows,
-            fan_in,
-            fan_out,
-            step if folded else zero,
-        )
+        target = params if folded else gradient
+        scale = step if folded else zero
+        if layer == 0:  # the data's rows, dense or sparse (kernels.csr)
+            first_layer_gradient(
+                inputs, first_inputs_at, deltas, outputs_at, target, weights, rows, fan_in,
+                fan_out, scale,
+            )  # fmt: skip
+        else:
+            blocked.gradient_product(
+                acts, inputs_at, deltas, outputs_at, target, weights, rows, fan_in, fan_out, scale
+            )
     return folded
 
 
@@ -308,31 +309,13 @@ def forward_batch(
     Otherwise (``predict``'s pass) normalization uses the running statistics and nothing is
     dropped. Each layer's product is ``kernels.blocked``'s.
 
-    Returns where the first layer's inputs are, an array and an offset in it (the data's
-    own rows, or the block of ``acts`` they were gathered into), for ``backward_batch``.
+    ``X`` is a C-contiguous array or ``kernels.csr.CSRRows``. Returns where the first layer's
+    inputs are, for ``backward_batch``: an array and an offset in it (the data's own rows, or
+    the block of ``acts`` they were gathered into), or a sparse batch's rows.
     """
     acts, raw, masks, norms, deviations = blocks
-    n_inputs = np.uint64(X.shape[1])
     n_rows = np.int64(rows)
-    # The data's rows (a view: the fit's X is C-contiguous in the network's dtype, as its
-    # checks leave it). Rows in order are the first layer's inputs where they lie, so the
-    # batch is not copied (U1's batch of 200 x 64: 14-25 us of about 280); others are
-    # gathered into the input block of ``acts``, a row at a time.
-    data = X.ravel()
-    first_row = order[start]
-    in_order = True
-    for i in range(n_rows):
-        in_order = in_order and order[start + i] == first_row + i
-    inputs = data
-    inputs_at = np.uint64(first_row) * n_inputs
-    if not in_order:
-        inputs = acts
-        inputs_at = np.uint64(0)
-        for i in range(n_rows):
-            row = np.uint64(order[start + i]) * n_inputs
-            at = np.uint64(i) * n_inputs
-            for k in range(n_inputs):
-                acts[at + k] = data[row + k]
+    inputs, inputs_at = batch_inputs(X, order, start, rows, acts)
     last = layout.shape[0] - 1
     rate = np.float64(settings[codes.DROPOUT])
     dropping = training and rate > 0.0
@@ -349,17 +332,15 @@ def forward_batch(
         outputs_at = block * layout[layer, codes.OUTPUT_OFFSET]
         code = layout[layer, codes.ACTIVATION]
         z = acts[outputs_at : outputs_at + rows * fan_out].reshape((rows, fan_out))
-        blocked.forward_product(
-            inputs if layer == 0 else acts,
-            inputs_at if layer == 0 else block * layout[layer, codes.INPUT_OFFSET],
-            params,
-            weights,
-            acts,
-            outputs_at,
-            rows,
-            fan_in,
-            fan_out,
-        )
+        if layer == 0:  # the data's rows, dense or sparse (kernels.csr)
+            first_layer_product(
+                inputs, inputs_at, params, weights, acts, outputs_at, rows, fan_in, fan_out
+            )
+        else:
+            below = block * layout[layer, codes.INPUT_OFFSET]
+            blocked.forward_product(
+                acts, below, params, weights, acts, outputs_at, rows, fan_in, fan_out
+            )
         has_bias = layout[layer, codes.HAS_BIAS] != 0
         bias = layout[layer, codes.BIAS_OFFSET]
         has_norm = layout[layer, codes.HAS_NORM] != 0

@@ -35,7 +35,6 @@ from fastbp import (
     Trainer,
     _chunks,
     _full_batch,
-    _row_blocks,
     load,
     reference,
 )
@@ -693,7 +692,6 @@ def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set()
         MLPClassifier(solver="lbfgs", batch_norm=True).fit(X, y)
 
 
-@pytest.mark.parametrize("block_rows", [4096, 20])
 @pytest.mark.parametrize(
     ("kind", "params"),
     [
@@ -701,14 +699,13 @@ def test_fastbp_parameters_change_nothing_at_their_defaults_and_train_when_set()
         ("binary", {"shuffle": True, "early_stopping": True, "solver": "sgd"}),
         ("regression2", {"batch_size": 7, "weighted": True}),
         ("multiclass", {"solver": "lbfgs", "max_iter": 30, "weighted": True}),
+        ("binary", {"solver": "sgd", "batch_size": 1, "momentum": 0.0, "alpha": 0.0}),
+        ("multiclass", {"solver": "sgd", "batch_size": 1, "momentum": 0.0}),
     ],
 )
-def test_sparse_input_trains_as_scikit_learn_a_block_of_rows_at_a_time(
-    kind, params, block_rows, monkeypatch
-):
-    """CSR and CSC input, densified a block of rows at a time (20 rows: several blocks an
-    epoch, each of whole batches), against scikit-learn's fit of the same sparse matrix."""
-    monkeypatch.setattr(_row_blocks, "BLOCK_ROWS", block_rows)
+def test_sparse_input_trains_as_scikit_learn_from_its_stored_values(kind, params):
+    """CSR and CSC input, taken by the kernels as CSR rows, against scikit-learn's fit of the
+    same sparse matrix."""
     X, y = data(kind)
     X = np.where(np.abs(X) > 0.8, X, 0.0)  # sparse: about 40% of the entries are set
     params = {**BASE, **params}
