@@ -282,6 +282,17 @@ def gradient_part(
     stop,
 ):  # fmt: skip
     """Parameter rows ``[first, stop)`` of ``gradient_product``."""
+    if uses_loops(rows, fan_out) and scale != target.dtype.type(0.0):
+        # Folded on a batch too small for BLAS: only a sparse fit does so (its first layer
+        # folds on any batch, kernels.csr), and then every layer: each term added in, scaled.
+        for r in range(rows):
+            deltas_at = outputs_at + r * fan_out
+            for k in range(first, stop):
+                term = scale * acts[inputs_at + r * fan_in + k]
+                row = weights + k * fan_out
+                for j in range(fan_out):
+                    target[row + j] += term * deltas[deltas_at + j]
+        return
     if uses_loops(rows, fan_out):
         one = np.uint64(1)
         product_rows(
@@ -309,7 +320,8 @@ def gradient_product(
     ``target`` at ``weights``, cut by parameter rows (the layer's inputs). With a
     ``scale`` other than 0, ``target`` is the parameters and the step is folded into the
     product: ``W += scale * (a.T @ delta)`` (BLAS's ``beta = 1``), with no gradient written
-    and read back (callers fold only through BLAS: more than ``LOOP_MAX_DEPTH`` rows)."""
+    and read back (dense fits fold only through BLAS, on more than ``LOOP_MAX_DEPTH``
+    rows; sparse ones on any batch)."""
     chunks = pieces(fan_in, rows, fan_out)
     for index in range(chunks):
         first, stop = chunk(fan_in, chunks, index)

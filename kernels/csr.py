@@ -52,6 +52,11 @@ def first_layer_gradient(
     other than 0, ``target`` is the parameters: ``W += scale * (a.T @ delta)``."""
 
 
+def folds_on_any_batch(inputs):
+    """Whether plain SGD's step is folded into the gradient products on batches of any size:
+    for sparse rows, so that a step touches only the weight rows of the stored columns."""
+
+
 def _is_dense(X):
     return isinstance(X, types.Array)
 
@@ -92,6 +97,12 @@ def _first_layer_gradient(
 def _sparse_batch_inputs(X, order, start, rows, acts):
     batch_rows = order[start : start + np.int64(rows)]
     return CSRBatch(X.indptr, X.indices, X.values, batch_rows), np.uint64(0)
+
+
+@overload(folds_on_any_batch)
+def _folds_on_any_batch(inputs):
+    folds = not _is_dense(inputs)
+    return lambda inputs: folds
 
 
 @njit(**MATRIX_HELPER_OPTIONS)

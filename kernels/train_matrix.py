@@ -36,7 +36,12 @@ from numba import njit
 from fastbp.kernels import blocked, codes
 from fastbp.kernels.blocked import uses_loops
 from fastbp.kernels.config import MATRIX_JIT_OPTIONS
-from fastbp.kernels.csr import batch_inputs, first_layer_gradient, first_layer_product
+from fastbp.kernels.csr import (
+    batch_inputs,
+    first_layer_gradient,
+    first_layer_product,
+    folds_on_any_batch,
+)
 from fastbp.kernels.exponential import exp
 from fastbp.kernels.layers import (
     activation,
@@ -111,11 +116,12 @@ def backward_batch(
     products take ``spare`` as their scratch (``kernels.blocked``).
 
     With a ``step`` other than 0 (plain SGD: ``-rate / divisor``) and more than
-    ``blocked.LOOP_MAX_DEPTH`` rows, each layer's weights take their step inside the gradient
-    product (``W += step * a.T @ delta``: BLAS's ``beta = 1``) once the deltas below have been
-    found from the weights from before it, and ``gradient`` gets only the other parameters'
-    (biases, normalization). Returns whether the weights were stepped so (``step_folded``
-    then takes the rest of the step)."""
+    ``blocked.LOOP_MAX_DEPTH`` rows (any number of sparse rows, whose step then touches only
+    the weight rows of their stored columns), each layer's weights take their step inside
+    the gradient product (``W += step * a.T @ delta``: BLAS's ``beta = 1``) once the deltas
+    below have been found from the weights from before it, and ``gradient`` gets only the
+    other parameters' (biases, normalization). Returns whether the weights were stepped so
+    (``step_folded`` then takes the rest of the step)."""
     acts, raw, masks, norms, deviations = blocks
     last = layout.shape[0] - 1
     n_rows = np.int64(rows)
@@ -123,7 +129,7 @@ def backward_batch(
     clipping = clip_value > 0.0
     dropping = settings[codes.DROPOUT] > 0.0
     zero = params.dtype.type(0.0)
-    folded = step != zero and not uses_loops(rows, np.uint64(0))
+    folded = step != zero and (folds_on_any_batch(inputs) or not uses_loops(rows, np.uint64(0)))
     for layer in range(last, -1, -1):
         fan_in = layout[layer, codes.FAN_IN]
         fan_out = layout[layer, codes.FAN_OUT]

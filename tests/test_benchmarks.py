@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastbp.benchmarking import compare, first_fit
+from fastbp.benchmarking import compare, first_fit, sparse_section
 from fastbp.benchmarking.plot import plot_results
 from fastbp.benchmarking.user_peers import initial_parameters, prepare_fastbp, prepare_sklearn
 from fastbp.benchmarking.user_workloads import U1, U5
@@ -269,3 +269,16 @@ def _installed(module):
     except ImportError:
         return False
     return True
+
+
+@pytest.mark.parametrize("case", list(sparse_section.CASES))
+def test_the_sparse_cases_fit_the_same_in_both_libraries(case, tmp_path):
+    """Each case's code, on its first 300 rows, in fresh processes: the same loss from
+    fastbp's estimator and scikit-learn's, and the figures the section prints."""
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    losses = []
+    for contender in sparse_section.CONTENDERS:
+        figures = sparse_section._run(sparse_section.child_code(case, contender, 300), environment)
+        assert figures["fit"] > 0 and figures["peak_mb"] > 0
+        losses.append(figures["loss"])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-9)

@@ -1,6 +1,6 @@
 """fastbp beside the NumPy reference, JAX, PyTorch and scikit-learn, and its first-fit latency.
 
-Six sections, each selectable (``--sections``) and each made of workloads that can be picked
+Seven sections, each selectable (``--sections``) and each made of workloads that can be picked
 one by one (``--workloads W4,U1,F2``):
 
 - kernels (W1-W4): ns per example visited, beside the reference, JAX, PyTorch and
@@ -17,9 +17,11 @@ one by one (``--workloads W4,U1,F2``):
 - ensembles (N1-N2): many networks of one shape trained at once, ``fastbp.Ensemble`` beside
   fastbp's loop of single fits and JAX's ``vmap`` of a whole-fit ``jit``, per member-example
   (``ensemble_section``);
-- first-fit (F1-F10): seconds of a first fit in a fresh process, cold and warm Numba cache,
-  and where the cold one's compiling went; scikit-learn's own fit beside the estimator's
-  cases (``first_fit``).
+- first-fit (F1-F10): seconds of a first fit in a fresh process, cold, installed and warm
+  Numba cache, and where the cold one's compiling went; scikit-learn's own fit beside the
+  estimator's cases (``first_fit``);
+- sparse (S1-S3): ``fastbp.sklearn.MLPClassifier`` beside scikit-learn's on text-like CSR
+  input, seconds and peak memory, each fit in a fresh process (``sparse_section``).
 
 Every contender of a thread count runs in one child process, interleaved: each repeat times
 every contender once, in turn, so a change in the machine's load hits them all alike. Threads
@@ -47,6 +49,7 @@ SECTIONS = {
     "estimators": ("E0", "E1", "E2", "E3", "E4", "E5"),
     "ensembles": ("N1", "N2"),
     "first-fit": ("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10"),
+    "sparse": ("S1", "S2", "S3"),
 }
 # Above one thread, unless --workloads names others: the FLOP-bound workloads.
 MULTI_THREAD_DEFAULT = ("W4", "U4", "E4", "N1")
@@ -87,6 +90,11 @@ def main(argv=None):
                 _pinned_environment(1),
                 results_file,
             )
+        if "sparse" in sections:
+            from fastbp.benchmarking.sparse_section import run_sparse
+
+            print("\nSparse input, each fit in a fresh interpreter on one core")
+            run_sparse(workloads["sparse"], _pinned_environment(1), results_file)
         records = read_records(results_file) if os.path.exists(results_file) else []
     if args.json:
         with open(args.json, "w") as file:
