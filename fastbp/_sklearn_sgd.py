@@ -212,30 +212,41 @@ def _epochs(estimator, run, split, batch_size, random_state, incremental):
     sample_idx = np.arange(n_samples, dtype=int)
     run.n_iter = 0
     epochs = run.solver.epochs(X_train, Y_train, weights_train, batch_size, float(estimator.alpha))
+    diverged = False
     with _chunks._deferred_interrupt() as interrupt, epochs as train:
         for _ in range(estimator.max_iter):
             if estimator.shuffle:
                 sample_idx = _shuffle(sample_idx, random_state)
-            try:
-                loss, interrupted = train(sample_idx if estimator.shuffle else None)
-            except DivergenceError as error:
-                raise ValueError(NON_FINITE) from error
+            if diverged:  # scikit-learn's goes on with non-finite weights: its loss is NaN
+                loss, interrupted = np.nan, False
+            else:
+                try:
+                    loss, interrupted = train(sample_idx if estimator.shuffle else None)
+                except DivergenceError as error:
+                    if not estimator.early_stopping:
+                        raise ValueError(NON_FINITE) from error
+                    # scikit-learn's scores it NaN, and ends with the best epoch's weights.
+                    diverged = True
+                    loss, interrupted = (error.value if error.metric == "loss" else np.nan), False
             if interrupt.is_set():
                 interrupt.clear()
                 interrupted = True
-            if _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental):
+            if _end_epoch(
+                estimator, run, validation, loss, interrupted, n_samples, incremental, diverged
+            ):
                 break
 
 
-def _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental):
-    """scikit-learn's bookkeeping after an epoch: whether the fit ends here."""
+def _end_epoch(estimator, run, validation, loss, interrupted, n_samples, incremental, diverged):
+    """scikit-learn's bookkeeping after an epoch: whether the fit ends here. ``diverged``:
+    the weights became non-finite (with early stopping, which scores them NaN)."""
     run.loss = loss
     run.n_iter += 1
     run.t += n_samples
     run.loss_curve.append(run.loss)
     if estimator.verbose:
         print(f"Iteration {run.n_iter:d}, loss = {run.loss:.8f}")
-    _update_no_improvement_count(estimator, run, validation)
+    _update_no_improvement_count(estimator, run, validation, diverged)
     run.solver.iteration_ends(run.t)
     if interrupted:
         raise KeyboardInterrupt  # after the epoch's bookkeeping, as between two epochs
@@ -271,7 +282,8 @@ def _split(estimator, X, Y, sample_weight, random_state):
         return X, Y, sample_weight, None
     # Stratified for a classifier of one output (binary), as scikit-learn does: its check
     # counts the binarized outputs, so multiclass and multilabel splits are not stratified.
-    stratify = Y if is_classifier(estimator) and Y.shape[1] == 1 else None
+    # As booleans, as scikit-learn's are: a class too small to split is named 'True'.
+    stratify = Y.astype(bool) if is_classifier(estimator) and Y.shape[1] == 1 else None
     arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
     parts = train_test_split(
         *arrays,
@@ -304,12 +316,13 @@ def _batch_size(batch_size, n_samples):
     return int(np.clip(batch_size, 1, n_samples))
 
 
-def _update_no_improvement_count(estimator, run, validation):
+def _update_no_improvement_count(estimator, run, validation, diverged=False):
     """scikit-learn's: count the epochs without an improvement by ``tol`` of the validation
-    score (early stopping, which keeps the best epoch's parameters) or the training loss."""
+    score (early stopping, which keeps the best epoch's parameters; NaN once ``diverged``,
+    which resets the count, as any comparison with NaN is false) or the training loss."""
     tol = estimator.tol
     if validation is not None:
-        score = estimator._validation_score(run.network, *validation)
+        score = np.nan if diverged else estimator._validation_score(run.network, *validation)
         run.validation_scores.append(score)
         if estimator.verbose:
             print(f"Validation score: {score:f}")

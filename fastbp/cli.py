@@ -8,6 +8,7 @@ predictions. Every subcommand has ``--help``.
 import argparse
 import os
 import sys
+import textwrap
 import time
 import warnings
 
@@ -651,28 +652,39 @@ def _class_column(net, table):
 def _info(args):
     net = fastbp.load(args.model)
     meta = net.metadata
-    print(f"{args.model}: {net}")
-    print(f"parameters: {net.params.size} ({net.dtype.name})")
+    _say(f"{args.model}: {net}")
+    _say(f"parameters: {net.params.size} ({net.dtype.name})")
     lists = [(name, meta.get(key)) for name, key in _INFO_LISTS if meta.get(key)]
     for name, values in lists:
-        print(f"{name}: {_summary(map(str, values), args.full)}")
+        _say(f"{name}: {_summary(map(str, values), args.full)}")
     if net.scaling is not None:
-        print(f"input scaling: {_scaling_text(net.scaling, args.full)}")
+        _say(f"input scaling: {_scaling_text(net.scaling, args.full)}")
     if meta.get("target_scaling"):
         scaling = Standardization(meta["target_scaling"]["mean"], meta["target_scaling"]["scale"])
-        print(
+        _say(
             f"target scaling: {_scaling_text(scaling, args.full, 'targets')} (trained on "
             "scaled targets; the output layer was rescaled, so the model predicts in their units)"
         )
     if meta.get("source"):
-        print(f"trained on: {meta['source']}")
+        _say(f"trained on: {meta['source']}")
     for number, fit in enumerate(meta.get("fits", []), start=1):
         settings = ", ".join(f"{k}={v}" for k, v in fit.items())
-        print(f"fit {number}: {settings}")
+        _say(f"fit {number}: {settings}")
     longest = max([len(values) for _, values in lists] + [net.n_inputs * (net.scaling is not None)])
     if not args.full and longest > SUMMARY_LIMIT:
-        print(f"(lists of more than {SUMMARY_LIMIT} values are summarised; --full prints them all)")
+        _say(f"(lists of more than {SUMMARY_LIMIT} values are summarised; --full prints them all)")
     return 0
+
+
+# ``fastbp info`` wraps each line at 100 characters, between words (a fit's record, a
+# network's description), never inside a name or a number; continued 4 spaces in.
+_INFO_LINES = textwrap.TextWrapper(
+    100, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+)
+
+
+def _say(text):
+    print(_INFO_LINES.fill(text))
 
 
 _INFO_LISTS = (("inputs", "feature_names"), ("outputs", "target_names"), ("classes", "classes"))

@@ -101,7 +101,9 @@ class _MultilayerPerceptron(BaseEstimator):
         if np.any(np.array(hidden) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         self._check_supported()
-        first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
+        assigned = "network_" not in self.__dict__ and "_assigned_coefs" in self.__dict__
+        fitted = "network_" in self.__dict__ or assigned
+        first_pass = not fitted or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _non_negative(_check_sample_weight(sample_weight, X))
@@ -109,6 +111,9 @@ class _MultilayerPerceptron(BaseEstimator):
             y = y.reshape((-1, 1))
         layer_units = [X.shape[1], *hidden, y.shape[1]]
         random_state = check_random_state(self.random_state)
+        if assigned and not first_pass:
+            dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
+            self.network_ = self._network_from_assigned(y, layer_units, dtype)
         if first_pass:
             dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
             run = self._initialize(y, layer_units, dtype, random_state)
@@ -181,6 +186,23 @@ class _MultilayerPerceptron(BaseEstimator):
             best_params=network.params.copy(),
         )
 
+    def _network_from_assigned(self, y, layer_units, dtype):
+        """The network of the ``coefs_`` and ``intercepts_`` a user assigned before any fit
+        (scikit-learn's ``partial_fit`` and warm start train from them)."""
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        activations = [_ACTIVATIONS[self.activation]] * (len(layer_units) - 2)
+        network = Network(
+            layer_units,
+            activations=[*activations, _OUTPUTS[self.out_activation_]],
+            init="given",
+            dtype=dtype,
+        )
+        _assign(network.weights, self.__dict__.pop("_assigned_coefs"), "coefs_")
+        _assign(network.biases, self.__dict__.pop("_assigned_intercepts", []), "intercepts_")
+        return network
+
     def _resume(self, layer_units):
         """The record of the fits so far, on a copy of the network (warm start and
         ``partial_fit``); the solver keeps its state for ``partial_fit``."""
@@ -204,9 +226,9 @@ class _MultilayerPerceptron(BaseEstimator):
         return _sklearn_sgd.Run(
             network=network,
             solver=None if solver is None else solver.moved_to(network),
-            n_iter=self.n_iter_,
-            t=self.t_,
-            loss=self.loss_,
+            n_iter=getattr(self, "n_iter_", 0),
+            t=getattr(self, "t_", 0),
+            loss=getattr(self, "loss_", None),
             loss_curve=list(getattr(self, "loss_curve_", [])),
             best_loss=best_loss,
             validation_scores=scores,
@@ -231,23 +253,38 @@ class _MultilayerPerceptron(BaseEstimator):
         self._no_improvement_count = run.no_improvement_count
         self._best_params = run.best_params
 
+    # Before any fit, ``coefs_`` and ``intercepts_`` keep the lists a user assigns (the very
+    # lists, which the user may go on filling), and the next fit trains from them.
     @property
     def coefs_(self):
         """The weight matrix of each layer: views into ``network_``'s parameters."""
-        return list(self.network_.weights)
+        return self._layers("weights", "_assigned_coefs", "coefs_")
 
     @coefs_.setter
     def coefs_(self, coefs):
-        _assign(self.network_.weights, coefs, "coefs_")
+        self._assign_layers("weights", "_assigned_coefs", coefs, "coefs_")
 
     @property
     def intercepts_(self):
         """The bias vector of each layer: views into ``network_``'s parameters."""
-        return list(self.network_.biases)
+        return self._layers("biases", "_assigned_intercepts", "intercepts_")
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
-        _assign(self.network_.biases, intercepts, "intercepts_")
+        self._assign_layers("biases", "_assigned_intercepts", intercepts, "intercepts_")
+
+    def _layers(self, kind, assigned, name):
+        if "network_" in self.__dict__:
+            return list(getattr(self.network_, kind))
+        if assigned in self.__dict__:
+            return self.__dict__[assigned]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _assign_layers(self, kind, assigned, arrays, name):
+        if "network_" in self.__dict__:
+            _assign(getattr(self.network_, kind), arrays, name)
+        else:
+            self.__dict__[assigned] = arrays
 
     def _forward(self, X, network=None, check_input=True):
         """The output layer's activations for ``X``, as scikit-learn's

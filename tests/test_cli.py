@@ -31,6 +31,14 @@ def fastbp_command(*args, cwd, check=True):
     return result
 
 
+def info_text(model, *options, cwd):
+    """``fastbp info``'s output, each line checked to be at most 100 characters, with its
+    wrapped lines joined again (a continuation starts 4 spaces in)."""
+    printed = fastbp_command("info", model, *options, cwd=cwd).stdout
+    assert max(len(line) for line in printed.splitlines()) <= 100, printed
+    return printed.replace("\n    ", " ")
+
+
 def write_rows(path, header, rows):
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
@@ -101,7 +109,7 @@ def test_train_save_predict_evaluate_round_trip(tmp_path, regression_csv):
     for name in ("loss", "sse", "mse", "mae"):
         assert float(scores[name]) == pytest.approx(expected[name], rel=1e-11)
 
-    info = fastbp_command("info", model, cwd=tmp_path).stdout
+    info = info_text(model, cwd=tmp_path)
     assert "sizes=[3, 8, 1]" in info and "inputs: a, b, c" in info
     assert "learning_rate=0.05, batch_size=8" in info and "epochs=40" in info
     assert "input scaling: Standardization" in info
@@ -366,7 +374,7 @@ def test_a_regression_far_from_unit_scale_trains_at_the_defaults(tmp_path, price
     # A sensible fit: its squared error is under a third of the targets' variance, which is
     # what their mean scores (and what the dead fit below does no better than).
     assert evaluate(saved, X, y)["mse"] < np.var(y) / 3
-    info = fastbp_command("info", model, cwd=tmp_path).stdout
+    info = info_text(model, cwd=tmp_path)
     assert f"target scaling: Standardization of 1 targets, mean [{targets.mean[0]:.6g}]" in info
 
 
@@ -432,7 +440,7 @@ def test_info_summarises_long_lists_and_full_prints_them_all(tmp_path):
         "--save", model, cwd=tmp_path,
     )  # fmt: skip
     net = fastbp.load(model)
-    info = fastbp_command("info", model, cwd=tmp_path).stdout
+    info = info_text(model, cwd=tmp_path)
     assert "inputs: pixel0, pixel1, pixel2, pixel3, pixel4, pixel5, ... (20 in all)" in info
     means = ", ".join(f"{v:.6g}" for v in net.scaling.mean[:6])
     scales = ", ".join(f"{v:.6g}" for v in net.scaling.scale[:6])
@@ -441,7 +449,7 @@ def test_info_summarises_long_lists_and_full_prints_them_all(tmp_path):
         f"scale [{scales}, ... (20 in all)]"
     ) in info
     assert "pixel19" not in info and "(lists of more than 12 values are summarised" in info
-    full = fastbp_command("info", model, "--full", cwd=tmp_path).stdout
+    full = info_text(model, "--full", cwd=tmp_path)
     assert f"inputs: {', '.join(names)}\n" in full
     assert f"input scaling: {net.scaling!r}\n" in full and "summarised" not in full
 

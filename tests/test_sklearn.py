@@ -923,3 +923,67 @@ def test_a_ctrl_c_late_in_a_trainer_fit_is_answered_or_delivered_never_dropped()
             signal.raise_signal(signal.SIGINT)  # deferred, then delivered on the way out
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_diverging_fit_with_early_stopping_scores_nan_and_keeps_its_best_epoch():
+    """scikit-learn's issue 29504: the fit goes on to max_iter, each epoch after the loss
+    became non-finite scored NaN, and ends with the best epoch's weights, as scikit-learn's."""
+    X, y = data("regression")
+    params = {
+        **BASE, "solver": "sgd", "learning_rate_init": 5.0, "activation": "identity",
+        "early_stopping": True, "n_iter_no_change": 10, "max_iter": 12,
+    }  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's overflows
+        theirs = THEIRS["regressor"](**params).fit(X, y)
+    ours = OURS["regressor"](**params).fit(X, y)
+    assert np.isnan(theirs.validation_scores_[-1])  # the case diverges
+    assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+    np.testing.assert_array_equal(
+        np.isnan(ours.validation_scores_), np.isnan(theirs.validation_scores_)
+    )
+    finite = ~np.isnan(theirs.validation_scores_)
+    np.testing.assert_allclose(
+        np.array(ours.validation_scores_)[finite],
+        np.array(theirs.validation_scores_)[finite],
+        rtol=RTOL,
+    )
+    assert all(type(score) is float for score in ours.validation_scores_)
+    for actual, expected in zip(ours.coefs_, theirs.coefs_, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_a_binary_split_too_small_to_stratify_names_the_class_as_scikit_learn():
+    X = [[1, 2], [2, 3], [3, 4], [4, 5]]
+    y = [0, 0, 0, 1]
+    messages = []
+    for estimator in (MLPClassifier, neural_network.MLPClassifier):
+        with pytest.raises(ValueError) as raised:
+            estimator(early_stopping=True).fit(X, y)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
+    assert "Classes with too few members are: ['True']" in messages[0]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_trains_from_coefficients_assigned_before_any_fit(solver):
+    X, y = data("multiclass")
+    shapes = [(5, 7), (7, 4), (4, 3)]
+    fitted = []
+    for estimator in (MLPClassifier, neural_network.MLPClassifier):
+        model = estimator(**{**BASE, "solver": solver})
+        # What scikit-learn's own test of this (test_fit) sets beside the coefficients: its
+        # partial_fit reads them; fastbp's sets them itself, as a first fit does.
+        model.n_features_in_, model.n_layers_, model.n_outputs_ = 5, 4, 3
+        model.out_activation_, model.n_iter_, model.t_ = "softmax", 0, 0
+        model.best_loss_, model.loss_curve_, model._no_improvement_count = np.inf, [], 0
+        model.coefs_ = [None] * 3  # filled in afterwards, in the list itself
+        model.intercepts_ = [np.full(shape[1], 0.1) for shape in shapes]
+        for layer, shape in enumerate(shapes):
+            model.coefs_[layer] = np.linspace(-0.5, 0.5, np.prod(shape)).reshape(shape)
+        fitted.append(model.partial_fit(X, y, classes=[0, 1, 2]))
+    ours, theirs = fitted
+    pairs = zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True)
+    for actual, expected in pairs:
+        np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=RTOL)
