@@ -124,16 +124,21 @@ def _numeric_array(values, name):
     return array
 
 
-def _finish_matrix(array, name, dtype, n_columns, expected):
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape {expected}; got shape {array.shape}")
-    if array.shape[0] == 0:
+def check_matrix_shape(shape, name, n_columns, expected):
+    """Raise a ValueError unless ``shape`` is 2-D, with rows and ``n_columns`` columns."""
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be 2-D with shape {expected}; got shape {shape}")
+    if shape[0] == 0:
         raise ValueError(f"{name} has no samples: expected at least one row")
-    if array.shape[1] != n_columns:
+    if shape[1] != n_columns:
         raise ValueError(
-            f"{name} has {array.shape[1]} columns, but the network expects {n_columns}: "
+            f"{name} has {shape[1]} columns, but the network expects {n_columns}: "
             f"expected shape {expected}"
         )
+
+
+def _finish_matrix(array, name, dtype, n_columns, expected):
+    check_matrix_shape(array.shape, name, n_columns, expected)
     array = np.ascontiguousarray(array, dtype=dtype)
     # Checked in blocks of rows: a mask of the whole array would add an eighth of a float64
     # array's size to the fit's peak memory.

@@ -4,6 +4,7 @@ then handed to the kernels as its three arrays (``kernels.csr.CSRRows``), never 
 import numpy as np
 import scipy.sparse
 
+from fastbp import _checks
 from fastbp.kernels.csr import CSRRows
 
 
@@ -16,17 +17,9 @@ def as_csr(X, name, dtype, n_columns):
     values in ``dtype``, checked: at least one row, ``n_columns`` columns, every stored value
     finite. Nothing is copied when ``X`` is such a matrix already (CSC and the other formats
     are converted, duplicates summed, values cast: each a copy)."""
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape (n_samples, n_inputs); got {X.shape}")
     if np.iscomplexobj(X.data):
         raise TypeError(f"{name} must be real; got complex values ({X.dtype})")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} has no samples: expected at least one row")
-    if X.shape[1] != n_columns:
-        raise ValueError(
-            f"{name} has {X.shape[1]} columns, but the network expects {n_columns}: "
-            "expected shape (n_samples, n_inputs)"
-        )
+    _checks.check_matrix_shape(X.shape, name, n_columns, "(n_samples, n_inputs)")
     X = X.tocsr(copy=False)
     if not X.has_canonical_format:
         X = X.copy()

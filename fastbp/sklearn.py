@@ -152,17 +152,7 @@ class _MultilayerPerceptron(BaseEstimator):
     def _initialize(self, y, layer_units, dtype, random_state):
         """scikit-learn's ``_initialize``: the network with scikit-learn's initial weights,
         drawn from ``random_state``, and a fresh record of the epochs."""
-        self.n_outputs_ = y.shape[1]
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = self._output_activation()
-        activations = [_ACTIVATIONS[self.activation]] * (len(layer_units) - 2)
-        network = Network(
-            layer_units,
-            activations=[*activations, _OUTPUTS[self.out_activation_]],
-            init="given",  # scikit-learn's draw, below
-            dtype=dtype,
-            batch_norm=bool(self.batch_norm) and len(layer_units) > 2,
-        )
+        network = self._new_network(y, layer_units, dtype)  # its weights drawn below
         # Glorot et al.'s uniform initialization, as scikit-learn draws it: each layer's
         # coefficients, then its intercepts.
         factor = 2.0 if self.activation == "logistic" else 6.0
@@ -186,19 +176,25 @@ class _MultilayerPerceptron(BaseEstimator):
             best_params=network.params.copy(),
         )
 
-    def _network_from_assigned(self, y, layer_units, dtype):
-        """The network of the ``coefs_`` and ``intercepts_`` a user assigned before any fit
-        (scikit-learn's ``partial_fit`` and warm start train from them)."""
+    def _new_network(self, y, layer_units, dtype):
+        """The estimator's network for targets ``y`` (2-D), its parameters to be given, and
+        the attributes scikit-learn sets with it."""
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         activations = [_ACTIVATIONS[self.activation]] * (len(layer_units) - 2)
-        network = Network(
+        return Network(
             layer_units,
             activations=[*activations, _OUTPUTS[self.out_activation_]],
             init="given",
             dtype=dtype,
+            batch_norm=bool(self.batch_norm) and len(layer_units) > 2,
         )
+
+    def _network_from_assigned(self, y, layer_units, dtype):
+        """The network of the ``coefs_`` and ``intercepts_`` a user assigned before any fit
+        (scikit-learn's ``partial_fit`` and warm start train from them)."""
+        network = self._new_network(y, layer_units, dtype)
         _assign(network.weights, self.__dict__.pop("_assigned_coefs"), "coefs_")
         _assign(network.biases, self.__dict__.pop("_assigned_intercepts", []), "intercepts_")
         return network

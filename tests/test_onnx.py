@@ -307,12 +307,13 @@ def test_fastbp_export_usage_errors_are_one_line(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
 
 
-def test_the_readme_example_runs_and_prints_what_it_says(tmp_path, monkeypatch, capsys):
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_guides_example_runs_and_prints_what_it_says(tmp_path, monkeypatch, capsys):
+    page = Path(__file__).parents[1] / "docs" / "guide" / "saving.md"
+    readme = page.read_text(encoding="utf-8")
     section = readme[readme.index("## Deploy: ONNX") :]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md (Deploy: ONNX)", "exec"), {})
+    exec(compile(code, "docs/guide/saving.md (Deploy: ONNX)", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     promised = re.findall(r"^print\(.*\)  # (\[.*?\])", code, re.MULTILINE)
     assert printed == promised

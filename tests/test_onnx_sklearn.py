@@ -259,11 +259,13 @@ def test_without_skl2onnx_the_error_names_the_extra(monkeypatch):
         importlib.import_module("fastbp.sklearn_onnx")
 
 
-def test_the_readme_pipeline_example_runs_and_prints_what_it_says(capsys):
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_guides_pipeline_example_runs_and_prints_what_it_says(capsys):
+    page = Path(__file__).parents[1] / "docs" / "guide" / "saving.md"
+    readme = page.read_text(encoding="utf-8")
     section = readme[readme.index("## Deploy: ONNX") :]
-    blocks = re.findall(r"```python\n(.*?)```", section[: section.index("\n## ", 1)], re.DOTALL)
+    end = section.find("\n## ", 1)  # the section ends the page
+    blocks = re.findall(r"```python\n(.*?)```", section[: end if end > 0 else None], re.DOTALL)
     code = next(block for block in blocks if "skl2onnx" in block)
-    exec(compile(code, "README.md (Deploy: ONNX, pipelines)", "exec"), {})
+    exec(compile(code, "docs/guide/saving.md (Deploy: ONNX, pipelines)", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert printed == re.findall(r"^print\(.*\)  # (.*)$", code, re.MULTILINE)

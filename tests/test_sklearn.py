@@ -825,16 +825,17 @@ def test_clone_and_set_output():
     assert pipeline.predict(frame).shape == (53,)
 
 
-def test_the_readme_example_equals_scikit_learns_own(capsys):
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## From scikit-learn") :]
+def test_the_guides_example_equals_scikit_learns_own(capsys):
+    page = Path(__file__).parents[1] / "docs" / "guide" / "sklearn.md"
+    readme = page.read_text(encoding="utf-8")
+    section = readme[readme.index("# From scikit-learn") :]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     assert "from fastbp.sklearn import MLPClassifier" in code
     fitted = []
     theirs = code.replace("fastbp.sklearn", "sklearn.neural_network")
     for source in (code, theirs.replace(", clf.network_", "")):
         namespace = {}
-        exec(compile(source, "README.md (From scikit-learn)", "exec"), namespace)
+        exec(compile(source, "docs/guide/sklearn.md", "exec"), namespace)
         fitted.append(namespace["clf"])
     assert "Network(sizes=[64, 64, 10]" in capsys.readouterr().out
     assert_same_fit(*fitted)

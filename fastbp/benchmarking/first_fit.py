@@ -14,14 +14,12 @@ it; the tutorials; the command).
 """
 
 import importlib.util
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
-from fastbp.benchmarking.timing import record
+from fastbp.benchmarking.timing import child_result, record
 from fastbp.kernels import cache as kernel_cache
 
 _SETUP = """
@@ -263,14 +261,5 @@ def _longest_compiles(compiled, shown=5):
 
 def _run_child(name, cache_dir, environment, peer=False, prebuilt=True):
     os.makedirs(cache_dir, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-c", child_code(name, cache_dir, peer=peer, prebuilt=prebuilt)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        cwd=tempfile.gettempdir(),  # not a checkout's root, whose fastbp/ lacks fastbp.kernels
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"first fit {name} failed:\n{result.stderr}")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    code = child_code(name, cache_dir, peer=peer, prebuilt=prebuilt)
+    return child_result(code, environment, f"first fit {name} failed")

@@ -11,12 +11,10 @@ to one core (a process's peak memory only grows): its seconds and its peak resid
 earlier process, so the timed one loads them, as every fit after a first does.
 """
 
-import json
-import subprocess
 import sys
 import tempfile
 
-from fastbp.benchmarking.timing import record
+from fastbp.benchmarking.timing import child_result, record
 
 _PER_EXAMPLE = {"solver": "sgd", "momentum": 0.0, "batch_size": 1, "max_iter": 1}
 # id: (title, rows, the estimator's parameters beside hidden_layer_sizes and random_state)
@@ -93,14 +91,4 @@ def run_sparse(names, environment, results_file):
 
 
 def _run(code, environment):
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=environment,
-        capture_output=True,
-        text=True,
-        cwd=tempfile.gettempdir(),  # not a checkout's root, whose fastbp/ lacks fastbp.kernels
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"a sparse fit failed:\n{result.stderr}")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    return child_result(code, environment, "a sparse fit failed")

@@ -2,6 +2,9 @@
 
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 # A pause before each timed run: the thread pools of the contender before (OpenBLAS,
@@ -46,3 +49,20 @@ def print_table(label, medians, scale, digits, counts):
         ratio = "" if contender == "fastbp" else f"{value / fastbp:9.2f}x"
         shown = f"{value * scale:12.{digits}f}"
         print(f"{label:<10} {contender:<10} {shown} {ratio:>10}  {counts[contender]}")
+
+
+def child_result(code, environment, failure):
+    """Run ``code`` in a fresh interpreter with ``environment`` and return the JSON of its
+    ``RESULT`` line; raise a RuntimeError starting with ``failure`` and its stderr if it
+    fails."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),  # not a checkout's root, whose fastbp/ lacks fastbp.kernels
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{failure}:\n{result.stderr}")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
