@@ -69,6 +69,21 @@ def _estimators(*variants):
             MLPRegressor(**params).fit(X, y[:, 0])
 
 
+def _sparse_estimators(*variants):
+    """The estimators with each of ``variants`` on sparse (CSR) inputs, which every solver
+    trains on the matrix path whatever the network's width."""
+    import scipy.sparse
+
+    from fastbp.sklearn import MLPClassifier, MLPRegressor
+
+    for variant in variants:
+        params = {"max_iter": 3, "random_state": 0, **variant}
+        X, labels = _data(_WIDE_INPUTS, classes=10)
+        X = scipy.sparse.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+        MLPClassifier(**params).fit(X, labels)
+        MLPRegressor(**params).fit(X, X[:, 0].toarray().ravel())
+
+
 def _trainer(batch_size, dtype=np.float64, **settings):
     """``Trainer``'s defaults but ``batch_size`` and ``settings``: a softmax classifier and a
     regression, on a wide and on a narrow network; and ``predict`` on each size."""
@@ -132,6 +147,11 @@ CASES = {
         "the estimators with early_stopping=True",
         _estimators,
         [{"early_stopping": True}],
+    ),
+    "estimators-sparse": (
+        "the estimators on sparse (CSR) input: at their defaults, and per-example SGD",
+        _sparse_estimators,
+        [{}, {"solver": "sgd", "momentum": 0.0, "batch_size": 1}],
     ),
     "estimators-float32": (
         "the estimators at their defaults in float32",
@@ -212,9 +232,10 @@ def compile_kernels(cases=None, workers=None, progress=True, stream=None):
 
 
 # The kinds of fit compiled into fastbp's wheel as it is built (``prebuild``): every case but
-# float32's, which would add a third to the compile time of every ``pip install`` for a dtype
-# that few first fits use (``fastbp compile`` compiles them, as any kind, on request).
-PREBUILT_CASES = tuple(name for name in CASES if not name.endswith("float32"))
+# float32's and sparse input's, which would add half again to the compile time of every
+# ``pip install`` (18 s of CPU for the sparse case alone) for kinds that few first fits use
+# (``fastbp compile`` compiles them, as any kind, on request).
+PREBUILT_CASES = tuple(name for name in CASES if not name.endswith(("float32", "sparse")))
 
 
 def prebuild(workers=None):

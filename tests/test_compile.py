@@ -114,3 +114,30 @@ def test_one_worker_compiles_in_this_process_and_leaves_the_notice_as_it_was():
     assert list(seconds) == ["tutorials"] and seconds["tutorials"] > 0
     assert "fastbp compile: 1 kind of fit in this process" in stream.getvalue()
     assert _compile_notice.enabled()  # the tutorials' `fastbp train --quiet` turned it off
+
+
+# A sparse fit as a text user writes it: CSR input of another shape than the compile case's,
+# binary labels, the estimator's defaults.
+COUNTED_SPARSE_FIT = (
+    COUNTED_FIT.split("rng = np.random")[0]
+    + """
+import scipy.sparse
+from fastbp.sklearn import MLPClassifier
+X = scipy.sparse.random(120, 300, density=0.02, format="csr", random_state=0)
+MLPClassifier(hidden_layer_sizes=(16,), max_iter=2).fit(X, np.arange(120) % 2)
+print("COMPILED", sum(module.startswith("fastbp") for module in compiled))
+"""
+)
+
+
+def test_compiling_the_sparse_case_ahead_leaves_a_sparse_fit_nothing_to_compile(tmp_path):
+    printed = subprocess.run(
+        [sys.executable, "-m", "fastbp", "compile", "estimators-sparse", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        env=fresh_environment(tmp_path / "cache"),
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert compiled_count(run_python(COUNTED_SPARSE_FIT, tmp_path / "cache")) == 0
