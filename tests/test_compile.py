@@ -58,6 +58,21 @@ def run_python(code, cache, prebuilt=False):
     return result
 
 
+def compile_ahead(tmp_path, *arguments):
+    """``fastbp compile *arguments`` into the cache ``tmp_path / "cache"``, nothing prebuilt;
+    its output, once it has succeeded."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "fastbp", "compile", *arguments],
+        capture_output=True,
+        text=True,
+        env=fresh_environment(tmp_path / "cache"),
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert printed.returncode == 0, printed.stderr
+    return printed
+
+
 def compiled_count(result):
     line = next(line for line in result.stdout.splitlines() if line.startswith("COMPILED "))
     return int(line.split()[1])
@@ -75,15 +90,7 @@ def test_a_first_fit_says_once_that_it_compiles_and_a_cached_one_says_nothing(tm
 def test_compiling_ahead_leaves_nothing_for_a_fit_of_that_kind_to_compile(tmp_path):
     """Two cases on two workers (taking turns at Numba's cache); then a per-example fit of
     another network, in a fresh process, loads every function it needs."""
-    printed = subprocess.run(
-        [sys.executable, "-m", "fastbp", "compile", "per-example", "full-batch", "--workers", "2"],
-        capture_output=True,
-        text=True,
-        env=fresh_environment(tmp_path / "cache"),
-        timeout=900,
-        cwd=tmp_path,
-    )
-    assert printed.returncode == 0, printed.stderr
+    printed = compile_ahead(tmp_path, "per-example", "full-batch", "--workers", "2")
     assert f"fastbp compile: 2 kinds of fit on 2 workers, into {tmp_path / 'cache'}" in (
         printed.stderr
     )
@@ -131,13 +138,5 @@ print("COMPILED", sum(module.startswith("fastbp") for module in compiled))
 
 
 def test_compiling_the_sparse_case_ahead_leaves_a_sparse_fit_nothing_to_compile(tmp_path):
-    printed = subprocess.run(
-        [sys.executable, "-m", "fastbp", "compile", "estimators-sparse", "--workers", "1"],
-        capture_output=True,
-        text=True,
-        env=fresh_environment(tmp_path / "cache"),
-        timeout=900,
-        cwd=tmp_path,
-    )
-    assert printed.returncode == 0, printed.stderr
+    compile_ahead(tmp_path, "estimators-sparse", "--workers", "1")
     assert compiled_count(run_python(COUNTED_SPARSE_FIT, tmp_path / "cache")) == 0
