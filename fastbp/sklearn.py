@@ -111,13 +111,12 @@ class _MultilayerPerceptron(BaseEstimator):
             y = y.reshape((-1, 1))
         layer_units = [X.shape[1], *hidden, y.shape[1]]
         random_state = check_random_state(self.random_state)
-        if assigned and not first_pass:
-            dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
-            self.network_ = self._network_from_assigned(y, layer_units, dtype)
+        requested = X.dtype if self.dtype is None else np.dtype(self.dtype)
         if first_pass:
-            dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
-            run = self._initialize(y, layer_units, dtype, random_state)
+            run = self._initialize(y, layer_units, requested, random_state)
         else:
+            if assigned:  # coefs_ and intercepts_ a user set before any fit
+                self.network_ = self._network_from_assigned(y, layer_units, requested)
             run = self._resume(layer_units)
         dtype = run.network.dtype
         if _sparse.is_sparse(X):

@@ -156,8 +156,8 @@ class Trainer:
     """
 
     # Whether a finished fit looks for the signs that it went wrong (``FitWarning``).
-    # fastbp.sklearn's solvers fit a block of rows at a time and leave it to scikit-learn's
-    # own checks, as scikit-learn's estimators do.
+    # fastbp.sklearn's solvers fit an epoch at a time and leave it to scikit-learn's own
+    # checks, as scikit-learn's estimators do.
     _checks_result = True
 
     def __init__(
